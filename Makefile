@@ -1,0 +1,68 @@
+# Vivarium. `make run` opens the app; `make test` runs every check.
+SHELL := /bin/bash
+GO ?= go
+BIN := build/vivarium
+export LANG ?= en_US.UTF-8
+
+.PHONY: all deps build run test check fmt vet unit check-darwin testguest demo app icon bench bench-quick screenshots fuzz clean
+
+all: build
+
+deps:
+	@scripts/deps.sh all
+
+build:
+	@scripts/deps.sh build
+	$(GO) build -o $(BIN) ./app
+
+# Opens the library window. Without a display (a server, CI) it starts a
+# virtual one so the window still opens; screenshots come from `make screenshots`.
+run: build
+	@if [ "$$(uname -s)" = Linux ] && [ -z "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
+		echo "No display: opening Vivarium on a virtual display (Xvfb :77)."; \
+		Xvfb :77 -screen 0 1440x900x24 >/dev/null 2>&1 & xvfb=$$!; sleep 1; \
+		DISPLAY=:77 $(BIN); status=$$?; kill $$xvfb; exit $$status; \
+	else $(BIN); fi
+
+test: deps fmt vet unit check-darwin fuzz bench-quick
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 -timeout 25m ./...
+
+check-darwin:
+	$(GO) run ./internal/tools/darwincheck -arch arm64,amd64 ./...
+
+# Brief fuzzing of the parsers a user or another process can feed.
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzParseConfig -fuzztime=10s ./vm
+
+testguest:
+	bash scripts/testguest.sh
+
+demo: build testguest
+	bash scripts/demo.sh
+
+app:
+	bash scripts/mkapp.sh
+
+icon:
+	$(GO) generate ./assets/...
+
+bench:
+	bash bench/run.sh
+
+bench-quick:
+	@if [ -f bench/run.sh ]; then bash bench/run.sh --quick; fi
+
+screenshots: build
+	bash scripts/screenshots.sh
+
+clean:
+	rm -rf build

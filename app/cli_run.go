@@ -1,0 +1,450 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vivarium-vm/vivarium/vm"
+	"github.com/vivarium-vm/vivarium/vm/control"
+	"github.com/vivarium-vm/vivarium/vm/runner"
+)
+
+// controlAsker asks runners for their VM's state over the control socket.
+type controlAsker struct{}
+
+func (controlAsker) AskState(ctx context.Context, b vm.Bundle) (vm.State, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return control.NewClient(b.ControlSocketPath()).Status(ctx)
+}
+
+type runFlags struct {
+	disposable, headless, recovery bool
+}
+
+func (f *runFlags) add(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.disposable, "disposable", false, "run without keeping changes to the disks")
+	cmd.Flags().BoolVar(&f.headless, "headless", false, "no window: the serial console goes to run/console.log")
+	cmd.Flags().BoolVar(&f.recovery, "recovery", false, "boot a macOS guest into recoveryOS")
+}
+
+func (f *runFlags) args() []string {
+	var a []string
+	for flag, on := range map[string]bool{"--disposable": f.disposable, "--headless": f.headless, "--recovery": f.recovery} {
+		if on {
+			a = append(a, flag)
+		}
+	}
+	return a
+}
+
+func addRunCommands(root *cobra.Command, e *env) {
+	root.AddCommand(runCommand(e), startCommand(e), stopCommand(e), statusCommand(e), consoleCommand(e),
+		logsCommand(e), screenshotCommand(e),
+		controlCommand(e, "pause", "Pause a running VM", control.Request{Op: control.OpPause}),
+		controlCommand(e, "resume", "Resume a paused VM", control.Request{Op: control.OpResume}),
+		controlCommand(e, "suspend", "Save a running VM's state and stop it; the next start resumes it", control.Request{Op: control.OpSuspend}))
+}
+
+func runCommand(e *env) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run NAME",
+		Short: "Run a VM in this process until it stops (what 'start' spawns)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lib, err := e.library()
+			if err != nil {
+				return err
+			}
+			return runner.Run(cmd.Context(), lib, args[0], backendFor, runner.Options{
+				Disposable: f.disposable, Headless: f.headless, Recovery: f.recovery,
+				ThumbnailEvery: 30 * time.Second, Log: cmd.ErrOrStderr(),
+			})
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func startCommand(e *env) *cobra.Command {
+	var f runFlags
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "start NAME",
+		Short: "Start a VM in the background; returns once it runs",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lib, err := e.library()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			state, err := startRunner(ctx, lib, args[0], f.args())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is %s.\n", args[0], state)
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long to wait for the VM to run")
+	return cmd
+}
+
+// startRunner spawns 'vivarium run NAME' detached (its own session, output
+// to run/runner.log) and waits until the VM runs or the runner fails, whose
+// error it then returns.
+func startRunner(ctx context.Context, lib *vm.Library, name string, extra []string) (vm.State, error) {
+	info, err := lib.Inspect(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if info.State.Active() {
+		return info.State, fmt.Errorf("%s is already running: %w", name, vm.ErrRunning)
+	}
+	if info.Err != nil {
+		return "", info.Err
+	}
+	b := info.Bundle()
+	if err := b.EnsureRunDir(); err != nil {
+		return "", err
+	}
+	logf, err := os.OpenFile(b.RunnerLogPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer logf.Close()
+	logStart, _ := logf.Seek(0, io.SeekEnd)
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	args := append([]string{"run", name, "--library", lib.Root}, extra...)
+	cmd := exec.Command(self, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("starting the runner: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	client := control.NewClient(b.ControlSocketPath())
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-exited:
+			return "", runnerError(b.RunnerLogPath(), logStart, name)
+		case <-ctx.Done():
+			return "", fmt.Errorf("%s did not start in time (%w); see 'vivarium logs %s'", name, ctx.Err(), name)
+		case <-tick.C:
+			s, err := client.Status(ctx)
+			if err == nil && (s == vm.StateRunning || s == vm.StatePaused) {
+				return s, nil
+			}
+		}
+	}
+}
+
+// runnerError reads why a runner exited from what it wrote to runner.log.
+func runnerError(logPath string, from int64, name string) error {
+	data, _ := os.ReadFile(logPath)
+	if int64(len(data)) > from {
+		data = data[from:]
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if msg, ok := strings.CutPrefix(lines[i], "vivarium: "); ok {
+			if strings.Contains(msg, "already running") {
+				return fmt.Errorf("%s is already running: %w", name, vm.ErrRunning)
+			}
+			return errors.New(msg)
+		}
+	}
+	return fmt.Errorf("the runner for %s exited; see 'vivarium logs %s'", name, name)
+}
+
+func stopCommand(e *env) *cobra.Command {
+	var force bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "stop NAME",
+		Short: "Shut a VM down: ask the guest, wait, then force it off",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lib, err := e.library()
+			if err != nil {
+				return err
+			}
+			how, err := stopVM(cmd.Context(), lib, args[0], force, timeout)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s stopped (%s).\n", args[0], how)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "force it off at once, like pulling the plug")
+	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "how long the guest may take to shut down before it is forced off")
+	return cmd
+}
+
+// stopVM asks the guest to shut down and waits up to timeout for the runner
+// to let go of the VM; then it forces the VM off.
+func stopVM(ctx context.Context, lib *vm.Library, name string, force bool, timeout time.Duration) (string, error) {
+	b, err := lib.Bundle(name)
+	if err != nil {
+		return "", err
+	}
+	if !b.Locked() {
+		if _, err := lib.Inspect(ctx, name); err != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("%s: %w", name, vm.ErrNotRunning)
+	}
+	client := control.NewClient(b.ControlSocketPath())
+	if !force {
+		if _, err := client.Do(ctx, control.Request{Op: control.OpStop}); err != nil {
+			return "", fmt.Errorf("asking %s to shut down: %w", name, err)
+		}
+		if waitUnlocked(ctx, b, timeout) {
+			return "the guest shut down", nil
+		}
+	}
+	if _, err := client.Do(ctx, control.Request{Op: control.OpStop, Force: true}); err != nil && b.Locked() {
+		return "", fmt.Errorf("forcing %s off: %w", name, err)
+	}
+	if !waitUnlocked(ctx, b, 30*time.Second) {
+		return "", fmt.Errorf("%s did not stop; its runner is process %s", name, readPID(b))
+	}
+	if force {
+		return "forced off", nil
+	}
+	return fmt.Sprintf("forced off after %s", timeout), nil
+}
+
+func waitUnlocked(ctx context.Context, b vm.Bundle, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if !b.Locked() {
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return !b.Locked()
+}
+
+func readPID(b vm.Bundle) string {
+	data, _ := os.ReadFile(b.PIDPath())
+	return strings.TrimSpace(string(data))
+}
+
+func controlCommand(e *env, verb, short string, req control.Request) *cobra.Command {
+	return &cobra.Command{
+		Use:   verb + " NAME",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lib, err := e.library()
+			if err != nil {
+				return err
+			}
+			state, err := sendControl(cmd.Context(), lib, args[0], req)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is %s.\n", args[0], state)
+			return nil
+		},
+	}
+}
+
+func sendControl(ctx context.Context, lib *vm.Library, name string, req control.Request) (vm.State, error) {
+	b, err := lib.Bundle(name)
+	if err != nil {
+		return "", err
+	}
+	if !b.Locked() {
+		if _, err := lib.Inspect(ctx, name); err != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("%s: %w; start it first", name, vm.ErrNotRunning)
+	}
+	state, err := control.NewClient(b.ControlSocketPath()).Do(ctx, req)
+	if err != nil {
+		return state, fmt.Errorf("%s: %w", name, err)
+	}
+	return state, nil
+}
+
+func statusCommand(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "status NAME",
+		Short: "Print a VM's state",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lib, err := e.library()
+			if err != nil {
+				return err
+			}
+			info, err := lib.Inspect(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if e.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"name": info.Name, "state": info.State, "error": info.Error})
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), info.State)
+			if info.Err != nil {
+				fmt.Fprintln(cmd.OutOrStdout(), info.Error)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&e.json, "json", false, "print JSON")
+	return cmd
+}
+
+func consoleCommand(e *env) *cobra.Command {
+	var noFollow bool
+	cmd := &cobra.Command{
+		Use:   "console NAME",
+		Short: "Show a VM's serial console (run/console.log), following it while the VM runs",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lib, err := e.library()
+			if err != nil {
+				return err
+			}
+			b, err := lib.Bundle(args[0])
+			if err != nil {
+				return err
+			}
+			return follow(cmd.Context(), cmd.OutOrStdout(), b.ConsoleLogPath(), func() bool { return !noFollow && b.Locked() })
+		},
+	}
+	cmd.Flags().BoolVar(&noFollow, "no-follow", false, "print what is there and exit")
+	return cmd
+}
+
+func logsCommand(e *env) *cobra.Command {
+	var followFlag bool
+	cmd := &cobra.Command{
+		Use:   "logs NAME",
+		Short: "Show the runner's log (run/runner.log)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lib, err := e.library()
+			if err != nil {
+				return err
+			}
+			b, err := lib.Bundle(args[0])
+			if err != nil {
+				return err
+			}
+			return follow(cmd.Context(), cmd.OutOrStdout(), b.RunnerLogPath(), func() bool { return followFlag && b.Locked() })
+		},
+	}
+	cmd.Flags().BoolVarP(&followFlag, "follow", "f", false, "keep printing while the VM runs")
+	return cmd
+}
+
+// follow copies path to w, and keeps copying new data while more() holds.
+func follow(ctx context.Context, w io.Writer, path string, more func() bool) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if !more() {
+			return fmt.Errorf("%s does not exist yet: the VM has not run", path)
+		}
+		for err != nil && more() && ctx.Err() == nil {
+			time.Sleep(200 * time.Millisecond)
+			f, err = os.Open(path)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		if _, err := io.Copy(w, f); err != nil {
+			return err
+		}
+		if !more() || ctx.Err() != nil {
+			_, err := io.Copy(w, f)
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func screenshotCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "screenshot NAME [FILE.png]",
+		Short: "Save a running VM's screen as PNG (default: its library thumbnail)",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lib, err := e.library()
+			if err != nil {
+				return err
+			}
+			b, err := lib.Bundle(args[0])
+			if err != nil {
+				return err
+			}
+			path := b.ThumbnailPath()
+			if len(args) == 2 {
+				path = args[1]
+			}
+			if !strings.HasPrefix(path, "/") {
+				wd, _ := os.Getwd()
+				path = wd + "/" + path
+			}
+			if _, err := sendControl(cmd.Context(), lib, args[0], control.Request{Op: control.OpScreenshot, Path: path}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Saved %s.\n", path)
+			return nil
+		},
+	}
+}
+
+// importDisk returns a Create step that copies an existing raw disk image
+// into the new VM as its first disk.
+func importDisk(src string, progressTo io.Writer) func(context.Context, vm.Bundle, *vm.Config) error {
+	return func(ctx context.Context, tmp vm.Bundle, c *vm.Config) error {
+		dst := tmp.DiskPath(c.Disks[0].File)
+		os.Remove(dst) // Create made an empty one
+		st, err := os.Stat(src)
+		if err != nil {
+			return err
+		}
+		if head := make([]byte, 4); readHead(src, head) == nil && bytes.Equal(head, []byte("QFI\xfb")) {
+			return fmt.Errorf("%s is a qcow2 image; convert it to raw first: qemu-img convert -O raw %s disk.img", src, src)
+		}
+		_, err = vm.CopyDisk(ctx, src, dst, newProgressBar(progressTo, st.Size(), "importing"))
+		return err
+	}
+}
+
+func readHead(path string, buf []byte) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.ReadFull(f, buf)
+	return err
+}

@@ -1,0 +1,96 @@
+// Command vivarium runs virtual machines: with no arguments it opens the
+// library window; with a verb it is the command line for every action the
+// window offers; `vivarium run NAME` is the per-VM runner process.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vivarium-vm/vivarium/vm"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCommand(os.Getenv).ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vivarium: "+oneLine(err))
+		os.Exit(1)
+	}
+}
+
+// env is what every command needs: where the library is, and where to print.
+type env struct {
+	getenv func(string) string
+	root   string // library root, resolved on first use
+	json   bool
+}
+
+func (e *env) library() (*vm.Library, error) {
+	if e.root == "" {
+		r, err := vm.DefaultRoot(e.getenv)
+		if err != nil {
+			return nil, err
+		}
+		e.root = r
+	}
+	lib, err := vm.OpenLibrary(e.root)
+	if err != nil {
+		return nil, err
+	}
+	lib.Ask = controlAsker{}
+	return lib, nil
+}
+
+func newRootCommand(getenv func(string) string) *cobra.Command {
+	e := &env{getenv: getenv}
+	root := &cobra.Command{
+		Use:   "vivarium",
+		Short: "Run virtual machines by clicking, or from here",
+		Long: "Vivarium runs virtual machines: Linux desktops, macOS guests (on Apple silicon),\n" +
+			"throw-away VMs. With no command it opens the library window.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return openGUI(cmd.Context(), e)
+		},
+	}
+	root.PersistentFlags().StringVar(&e.root, "library", "", "library folder (default: $VIVARIUM_HOME or the OS's app data folder)")
+	root.AddCommand(
+		listCommand(e), createCommand(e), showCommand(e), editCommand(e), setCommand(e),
+		cloneCommand(e), renameCommand(e), deleteCommand(e), versionCommand(),
+	)
+	addRunCommands(root, e)
+	return root
+}
+
+func versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print Vivarium's version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintf(cmd.OutOrStdout(), "vivarium %s\n", version)
+		},
+	}
+}
+
+// oneLine joins a multi-part error into one line for the terminal.
+func oneLine(err error) string {
+	var fes vm.FieldErrors
+	if errors.As(err, &fes) && len(fes) > 1 {
+		return fes.Error()
+	}
+	return err.Error()
+}

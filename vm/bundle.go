@@ -1,0 +1,94 @@
+package vm
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// File names inside a VM directory. Every name lives here and nowhere else.
+const (
+	BundleExt       = ".vm"
+	ConfigFile      = "config.toml"
+	EFIVarsFile     = "efi-vars.fd"
+	AuxFile         = "aux.img"
+	HardwareFile    = "hardware-model.bin"
+	MachineIDFile   = "machine-id.bin"
+	SavedStateFile  = "state.vzvmsave"
+	ThumbnailFile   = "thumbnail.png"
+	RunDir          = "run"
+	LockFile        = "lock"
+	ControlSockFile = "control.sock"
+	ConsoleLogFile  = "console.log"
+	RunnerLogFile   = "runner.log"
+	QMPSockFile     = "qmp.sock"
+	PIDFile         = "runner.pid"
+	DisposableDir   = "disposable"
+)
+
+// maxSocketPath keeps unix socket paths under macOS's 104-byte sun_path.
+const maxSocketPath = 100
+
+// Bundle is a VM directory; all its paths are computed from Dir.
+type Bundle struct{ Dir string }
+
+// Name is the VM's name: the directory name without ".vm".
+func (b Bundle) Name() string { return strings.TrimSuffix(filepath.Base(b.Dir), BundleExt) }
+
+func (b Bundle) path(name string) string    { return filepath.Join(b.Dir, name) }
+func (b Bundle) runPath(name string) string { return filepath.Join(b.Dir, RunDir, name) }
+
+func (b Bundle) ConfigPath() string        { return b.path(ConfigFile) }
+func (b Bundle) DiskPath(file string) string { return b.path(file) }
+func (b Bundle) EFIVarsPath() string       { return b.path(EFIVarsFile) }
+func (b Bundle) AuxPath() string           { return b.path(AuxFile) }
+func (b Bundle) HardwareModelPath() string { return b.path(HardwareFile) }
+func (b Bundle) MachineIDPath() string     { return b.path(MachineIDFile) }
+func (b Bundle) SavedStatePath() string    { return b.path(SavedStateFile) }
+func (b Bundle) ThumbnailPath() string     { return b.path(ThumbnailFile) }
+func (b Bundle) RunDir() string            { return b.path(RunDir) }
+func (b Bundle) LockPath() string          { return b.runPath(LockFile) }
+func (b Bundle) ConsoleLogPath() string    { return b.runPath(ConsoleLogFile) }
+func (b Bundle) RunnerLogPath() string     { return b.runPath(RunnerLogFile) }
+func (b Bundle) PIDPath() string           { return b.runPath(PIDFile) }
+func (b Bundle) DisposableDir() string     { return b.runPath(DisposableDir) }
+
+// ControlSocketPath is run/control.sock, or, when that path is too long for
+// a unix socket, a short path under a private per-user directory in /tmp
+// derived from the VM directory, so every process computes the same one.
+func (b Bundle) ControlSocketPath() string { return b.socketPath(ControlSockFile) }
+
+// QMPSocketPath is where the QEMU backend's monitor listens.
+func (b Bundle) QMPSocketPath() string { return b.socketPath(QMPSockFile) }
+
+func (b Bundle) socketPath(name string) string {
+	p := b.runPath(name)
+	if len(p) <= maxSocketPath {
+		return p
+	}
+	sum := sha256.Sum256([]byte(b.Dir + "\x00" + name))
+	return filepath.Join(ShortRuntimeDir(), hex.EncodeToString(sum[:8])+".sock")
+}
+
+// ShortRuntimeDir is the fallback directory for sockets whose natural path
+// is too long.
+func ShortRuntimeDir() string {
+	return filepath.Join("/tmp", fmt.Sprintf("vivarium-%d", os.Getuid()))
+}
+
+// EnsureRunDir creates run/ with mode 0700 (and the short runtime dir when
+// sockets need it), fixing the mode if it was loosened.
+func (b Bundle) EnsureRunDir() error {
+	for _, dir := range []string{b.RunDir(), filepath.Dir(b.ControlSocketPath())} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,7 @@
+//go:build unix
+
+package vm
+
+import "syscall"
+
+const errNotEmpty = syscall.ENOTEMPTY
