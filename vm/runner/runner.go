@@ -253,10 +253,19 @@ func (r *run) set(s vm.State) {
 	}
 }
 
+// State is the instance's own state (so an answer to pause already says
+// paused), except that a VM asked to shut down reads as stopping.
 func (r *run) State() vm.State {
+	s := r.inst.State()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.state
+	if r.subs == nil {
+		return vm.StateStopped
+	}
+	if r.stopping && s == vm.StateRunning {
+		return vm.StateStopping
+	}
+	return s
 }
 
 func (r *run) Subscribe() (<-chan vm.State, func()) {
