@@ -154,6 +154,9 @@ func createCommand(e *env) *cobra.Command {
 func (f *createFlags) config(name string) (*vm.Config, error) {
 	c := &vm.Config{Version: vm.ConfigVersion, Name: name, OS: f.os, Backend: f.backend, Arch: f.arch, CPUs: f.cpus,
 		Clipboard: f.clipboard, Disposable: f.disposable, Rosetta: f.rosetta, Serial: f.serial}
+	if f.cpus < 1 {
+		return nil, fmt.Errorf("--cpus is %d; a VM needs at least 1 CPU", f.cpus)
+	}
 	var err error
 	if c.Memory, err = vm.ParseSize(f.memory); err != nil {
 		return nil, fmt.Errorf("--memory: %w", err)

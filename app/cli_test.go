@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vivarium-vm/vivarium/vm"
+)
+
+// cli runs one vivarium command in-process against the library at home.
+func cli(t *testing.T, home string, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCommand(func(k string) string {
+		if k == "VIVARIUM_HOME" {
+			return home
+		}
+		return ""
+	})
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestCreateListJSONAndSmallOnDisk(t *testing.T) {
+	home := t.TempDir()
+	if out, err := cli(t, home, "create", "--os", "linux", "--cpus", "2", "--memory", "2GiB", "--disk", "64GiB", "demo"); err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	out, err := cli(t, home, "list", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var infos []vm.Info
+	if err := json.Unmarshal([]byte(out), &infos); err != nil {
+		t.Fatalf("list --json is not JSON: %v\n%s", err, out)
+	}
+	if len(infos) != 1 || infos[0].Name != "demo" || infos[0].State != vm.StateStopped || infos[0].Config.Memory != 2*vm.GiB {
+		t.Fatalf("list --json = %s", out)
+	}
+	var used int64
+	filepath.Walk(filepath.Join(home, "demo.vm"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			a, _ := vm.Allocated(p)
+			used += a
+		}
+		return nil
+	})
+	if used > 1<<20 {
+		t.Errorf("a new VM with a 64GiB disk takes %d bytes on disk", used)
+	}
+}
+
+func TestBrokenConfigShownAndOthersWork(t *testing.T) {
+	home := t.TempDir()
+	for _, n := range []string{"good", "bad"} {
+		if out, err := cli(t, home, "create", "--disk", "1GiB", n); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	os.WriteFile(filepath.Join(home, "bad.vm", "config.toml"), []byte("version = 1\nname = \"bad\"\nmemory = \"lots\"\n"), 0o644)
+	out, err := cli(t, home, "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "broken") || !strings.Contains(out, "memory") || !strings.Contains(out, "not a size") {
+		t.Errorf("list does not show the broken VM's key and reason:\n%s", out)
+	}
+	for _, args := range [][]string{
+		{"set", "good", "cpus=3"}, {"clone", "good", "good2"}, {"rename", "good2", "good3"},
+		{"show", "good3"}, {"delete", "good3"},
+	} {
+		if out, err := cli(t, home, args...); err != nil {
+			t.Errorf("%v failed next to a broken VM: %v\n%s", args, err, out)
+		}
+	}
+	if _, err := cli(t, home, "set", "good", "memory=12MiB"); err == nil || !strings.Contains(err.Error(), "memory") {
+		t.Errorf("bad set: %v", err)
+	}
+}
+
+func TestCreateRefusesBadInputAndLeavesNothing(t *testing.T) {
+	home := t.TempDir()
+	for _, args := range [][]string{
+		{"create", "--memory", "12", "x"},
+		{"create", "--cpus", "0", "x"},
+		{"create", "--share", "/does/not/exist", "x"},
+		{"create", "--os", "macos", "--backend", "qemu", "x"},
+		{"create", "a/b"},
+		{"create", ".hidden"},
+	} {
+		if _, err := cli(t, home, args...); err == nil {
+			t.Errorf("%v succeeded", args)
+		}
+	}
+	entries, _ := os.ReadDir(home)
+	if len(entries) != 0 {
+		t.Errorf("refused creates left %d entries in the library", len(entries))
+	}
+}
