@@ -320,6 +320,7 @@ func statusCommand(e *env) *cobra.Command {
 
 func consoleCommand(e *env) *cobra.Command {
 	var noFollow bool
+	var until string
 	cmd := &cobra.Command{
 		Use:   "console NAME",
 		Short: "Show a VM's serial console (run/console.log), following it while the VM runs",
@@ -333,10 +334,19 @@ func consoleCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return follow(cmd.Context(), cmd.OutOrStdout(), b.ConsoleLogPath(), func() bool { return !noFollow && b.Locked() })
+			out := cmd.OutOrStdout()
+			var seen *untilWriter
+			if until != "" {
+				seen = &untilWriter{w: out, text: []byte(until)}
+				out = seen
+			}
+			return follow(cmd.Context(), out, b.ConsoleLogPath(), func() bool {
+				return !noFollow && b.Locked() && (seen == nil || !seen.found)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&noFollow, "no-follow", false, "print what is there and exit")
+	cmd.Flags().StringVar(&until, "until", "", "stop following once this text appears")
 	return cmd
 }
 
@@ -388,6 +398,25 @@ func follow(ctx context.Context, w io.Writer, path string, more func() bool) err
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// untilWriter passes writes through and notes when text has appeared.
+type untilWriter struct {
+	w     io.Writer
+	text  []byte
+	tail  []byte
+	found bool
+}
+
+func (u *untilWriter) Write(p []byte) (int, error) {
+	u.tail = append(u.tail, p...)
+	if bytes.Contains(u.tail, u.text) {
+		u.found = true
+	}
+	if keep := len(u.text); len(u.tail) > keep {
+		u.tail = u.tail[len(u.tail)-keep:]
+	}
+	return u.w.Write(p)
 }
 
 func screenshotCommand(e *env) *cobra.Command {
