@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -103,5 +104,25 @@ func TestCreateRefusesBadInputAndLeavesNothing(t *testing.T) {
 	entries, _ := os.ReadDir(home)
 	if len(entries) != 0 {
 		t.Errorf("refused creates left %d entries in the library", len(entries))
+	}
+}
+
+func TestCreateMacOSFromNonIPSWSaysWhyAndLeavesNothing(t *testing.T) {
+	home := t.TempDir()
+	bogus := filepath.Join(t.TempDir(), "not-an-ipsw.zip")
+	os.WriteFile(bogus, []byte("PK not really"), 0o644)
+	_, err := cli(t, home, "create", "--os", "macos", "--ipsw", bogus, "x")
+	if err == nil {
+		t.Fatal("created a macOS VM from a file that is not a restore image")
+	}
+	if !strings.Contains(err.Error(), "not a macOS restore image") {
+		t.Errorf("error does not say the file is not a restore image: %v", err)
+	}
+	if runtime.GOOS != "darwin" && !strings.Contains(err.Error(), "Apple silicon") {
+		t.Errorf("error does not say macOS guests need a Mac with Apple silicon: %v", err)
+	}
+	entries, _ := os.ReadDir(home)
+	for _, e := range entries {
+		t.Errorf("left %s in the library", e.Name())
 	}
 }
