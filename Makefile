@@ -4,7 +4,7 @@ GO ?= go
 BIN := build/vivarium
 export LANG ?= en_US.UTF-8
 
-.PHONY: all deps build run test check fmt vet unit check-darwin testguest demo app icon bench bench-quick screenshots fuzz clean
+.PHONY: all deps build run test check fmt vet lint unit check-darwin testguest demo app icon bench bench-quick screenshots fuzz clean
 
 all: build
 
@@ -24,7 +24,7 @@ run: build
 		DISPLAY=:77 $(BIN); status=$$?; kill $$xvfb; exit $$status; \
 	else $(BIN); fi
 
-test: deps fmt vet unit check-darwin fuzz bench-quick
+test: deps fmt vet lint unit check-darwin fuzz bench-quick
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -32,6 +32,9 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+lint:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 unit:
 	$(GO) test -count=1 -timeout 25m ./...
