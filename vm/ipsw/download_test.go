@@ -528,3 +528,14 @@ func TestFetchWritesNothingLookingCompleteWhenServerSendsTooLittle(t *testing.T)
 		t.Errorf("partial file holds %d bytes, want %d", got, imageSize-1)
 	}
 }
+
+func TestFetchUnreachableServerSaysToCheckTheNetwork(t *testing.T) {
+	ts := httptest.NewServer(http.NotFoundHandler())
+	url := ts.URL + "/" + imageName
+	ts.Close() // nothing listens there any more
+	d := ipsw.NewDownloader(t.TempDir())
+	_, err := d.Fetch(context.Background(), url, nil)
+	if err == nil || !strings.Contains(err.Error(), "check the network connection") || !strings.Contains(err.Error(), imageName) {
+		t.Fatalf("err = %v, want it to name the file and say to check the network", err)
+	}
+}
