@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/vivarium-vm/vivarium/vm"
 	"github.com/vivarium-vm/vivarium/vm/control"
+	"github.com/vivarium-vm/vivarium/vm/hostcap"
 	"github.com/vivarium-vm/vivarium/vm/runner"
 )
 
@@ -67,7 +69,7 @@ func runCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runner.Run(cmd.Context(), lib, args[0], backendFor, runner.Options{
+			return runner.Run(cmd.Context(), lib, args[0], e.backendFor, runner.Options{
 				Disposable: f.disposable, Headless: f.headless, Recovery: f.recovery,
 				ThumbnailEvery: 30 * time.Second, Log: cmd.ErrOrStderr(),
 			})
@@ -118,6 +120,9 @@ func startRunner(ctx context.Context, lib *vm.Library, name string, extra []stri
 	if info.Err != nil {
 		return "", info.Err
 	}
+	if err := checkMacOSGuestLimit(ctx, lib, info); err != nil {
+		return "", err
+	}
 	b := info.Bundle()
 	if err := b.EnsureRunDir(); err != nil {
 		return "", err
@@ -152,11 +157,33 @@ func startRunner(ctx context.Context, lib *vm.Library, name string, extra []stri
 			return "", fmt.Errorf("%s did not start in time (%w); see 'vivarium logs %s'", name, ctx.Err(), name)
 		case <-tick.C:
 			s, err := client.Status(ctx)
-			if err == nil && (s == vm.StateRunning || s == vm.StatePaused) {
+			// Another start may have won the race: the VM runs, but under
+			// that runner, and ours is about to say so and exit.
+			ours := readPID(b) == strconv.Itoa(cmd.Process.Pid)
+			if err == nil && ours && (s == vm.StateRunning || s == vm.StatePaused) {
 				return s, nil
 			}
 		}
 	}
+}
+
+// checkMacOSGuestLimit refuses, before anything is touched, to start a
+// macOS guest when Apple's limit of macOS guests already run.
+func checkMacOSGuestLimit(ctx context.Context, lib *vm.Library, info *vm.Info) error {
+	if info.Config == nil || info.Config.OS != vm.OSMacOS {
+		return nil
+	}
+	infos, err := lib.List(ctx)
+	if err != nil {
+		return err
+	}
+	running := 0
+	for _, i := range infos {
+		if i.Config != nil && i.Config.OS == vm.OSMacOS && i.State.Active() {
+			running++
+		}
+	}
+	return hostcap.CheckMacOSGuestLimit(running)
 }
 
 // runnerError reads why a runner exited from what it wrote to runner.log.

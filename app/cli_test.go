@@ -126,3 +126,35 @@ func TestCreateMacOSFromNonIPSWSaysWhyAndLeavesNothing(t *testing.T) {
 		t.Errorf("left %s in the library", e.Name())
 	}
 }
+
+func TestThirdMacOSGuestRefusedBeforeAnythingIsTouched(t *testing.T) {
+	lib, err := vm.OpenLibrary(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, name := range []string{"mac1", "mac2", "mac3"} {
+		c := vm.NewConfig(name, vm.OSMacOS)
+		c.Disks = []vm.Disk{{Size: vm.GiB}}
+		c.FillDefaults()
+		info, err := lib.Create(ctx, c, vm.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != "mac3" { // two macOS guests "run": their runners hold the locks
+			lock, err := info.Bundle().TryLock()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lock.Unlock()
+		}
+	}
+	_, err = startRunner(ctx, lib, "mac3", nil)
+	if err == nil || !strings.Contains(err.Error(), "at most two macOS") {
+		t.Fatalf("third macOS guest: %v", err)
+	}
+	b, _ := lib.Bundle("mac3")
+	if _, err := os.Stat(b.RunnerLogPath()); err == nil {
+		t.Error("a refused start wrote a runner log")
+	}
+}

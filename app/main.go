@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	_ "github.com/vivarium-vm/vivarium/internal/localefix" // before fyne reads the locale
 	"github.com/vivarium-vm/vivarium/vm"
 )
 

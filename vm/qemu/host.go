@@ -1,0 +1,122 @@
+package qemu
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/vivarium-vm/vivarium/vm"
+)
+
+// DetectHost finds the facts Args needs about this machine for a guest of
+// guestArch. It looks at /dev/kvm and the environment.
+func DetectHost(guestArch string) Host {
+	return Host{
+		OS:          runtime.GOOS,
+		Arch:        vm.HostArch(),
+		Accel:       DetectAccel(guestArch),
+		AudioDriver: detectAudio(runtime.GOOS, os.Getenv),
+	}
+}
+
+// DetectAccel is the fastest accelerator for a guest of guestArch: KVM
+// when /dev/kvm opens for reading and writing, HVF on macOS, else TCG
+// (also whenever the guest's arch differs from the host's).
+func DetectAccel(guestArch string) string {
+	if guestArch != vm.HostArch() {
+		return AccelTCG
+	}
+	switch runtime.GOOS {
+	case "linux":
+		if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
+			f.Close()
+			return AccelKVM
+		}
+	case "darwin":
+		return AccelHVF
+	}
+	return AccelTCG
+}
+
+// detectAudio picks QEMU's sound backend: Core Audio on macOS; on Linux
+// PulseAudio (PipeWire serves it too) when its socket is there. Anything
+// else gets no sound rather than a VM that fails to start.
+func detectAudio(goos string, getenv func(string) string) string {
+	switch goos {
+	case "darwin":
+		return "coreaudio"
+	case "linux":
+		if getenv("PULSE_SERVER") != "" {
+			return "pa"
+		}
+		if rt := getenv("XDG_RUNTIME_DIR"); rt != "" {
+			if _, err := os.Stat(filepath.Join(rt, "pulse", "native")); err == nil {
+				return "pa"
+			}
+		}
+	}
+	return ""
+}
+
+// SystemBinary is the name of the QEMU program that runs guests of arch.
+func SystemBinary(arch string) string {
+	if arch == vm.ArchARM64 {
+		return "qemu-system-aarch64"
+	}
+	return "qemu-system-x86_64"
+}
+
+// findProgram finds the QEMU program name. An override (from the
+// preferences) is a directory holding it, or a QEMU program whose sibling
+// of that name is used when there is one, else the override itself.
+// Without one, PATH and the usual install places are searched.
+func findProgram(override, name string) (string, error) {
+	if override != "" {
+		fi, err := os.Stat(override)
+		switch {
+		case err != nil:
+			return "", fmt.Errorf("%w: the QEMU path %s from the preferences: %w; fix it or clear it to search PATH", ErrNoQEMU, override, err)
+		case fi.IsDir():
+			p := filepath.Join(override, name)
+			if isRegular(p) {
+				return p, nil
+			}
+			return "", fmt.Errorf("%w: no %s in %s, the QEMU folder from the preferences; fix it or clear it to search PATH", ErrNoQEMU, name, override)
+		default:
+			if filepath.Base(override) != name {
+				// A qemu-system-x86_64 chosen by hand: look for its siblings.
+				if p := filepath.Join(filepath.Dir(override), name); isRegular(p) {
+					return p, nil
+				}
+			}
+			return override, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	// Apps started from the macOS Dock get no shell PATH, so Homebrew's and
+	// MacPorts' programs are not in it.
+	extraBinDirs := []string{"/opt/homebrew/bin", "/usr/local/bin", "/opt/local/bin"}
+	for _, d := range extraBinDirs {
+		if p := filepath.Join(d, name); isRegular(p) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %s is not in PATH nor in %s; install QEMU (Debian/Ubuntu: apt-get install %s; macOS: brew install qemu) or set its path in the preferences",
+		ErrNoQEMU, name, strings.Join(extraBinDirs, ", "), debianPackage(name))
+}
+
+// debianPackage is the package that ships a QEMU program.
+func debianPackage(program string) string {
+	switch program {
+	case "qemu-img":
+		return "qemu-utils"
+	case "qemu-system-aarch64":
+		return "qemu-system-arm"
+	}
+	return "qemu-system-x86"
+}
