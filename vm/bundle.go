@@ -26,6 +26,7 @@ const (
 	RunnerLogFile   = "runner.log"
 	QMPSockFile     = "qmp.sock"
 	PIDFile         = "runner.pid"
+	QEMUPIDFile     = "qemu.pid"
 	DisposableDir   = "disposable"
 )
 
@@ -41,20 +42,21 @@ func (b Bundle) Name() string { return strings.TrimSuffix(filepath.Base(b.Dir), 
 func (b Bundle) path(name string) string    { return filepath.Join(b.Dir, name) }
 func (b Bundle) runPath(name string) string { return filepath.Join(b.Dir, RunDir, name) }
 
-func (b Bundle) ConfigPath() string        { return b.path(ConfigFile) }
+func (b Bundle) ConfigPath() string          { return b.path(ConfigFile) }
 func (b Bundle) DiskPath(file string) string { return b.path(file) }
-func (b Bundle) EFIVarsPath() string       { return b.path(EFIVarsFile) }
-func (b Bundle) AuxPath() string           { return b.path(AuxFile) }
-func (b Bundle) HardwareModelPath() string { return b.path(HardwareFile) }
-func (b Bundle) MachineIDPath() string     { return b.path(MachineIDFile) }
-func (b Bundle) SavedStatePath() string    { return b.path(SavedStateFile) }
-func (b Bundle) ThumbnailPath() string     { return b.path(ThumbnailFile) }
-func (b Bundle) RunDir() string            { return b.path(RunDir) }
-func (b Bundle) LockPath() string          { return b.runPath(LockFile) }
-func (b Bundle) ConsoleLogPath() string    { return b.runPath(ConsoleLogFile) }
-func (b Bundle) RunnerLogPath() string     { return b.runPath(RunnerLogFile) }
-func (b Bundle) PIDPath() string           { return b.runPath(PIDFile) }
-func (b Bundle) DisposableDir() string     { return b.runPath(DisposableDir) }
+func (b Bundle) EFIVarsPath() string         { return b.path(EFIVarsFile) }
+func (b Bundle) AuxPath() string             { return b.path(AuxFile) }
+func (b Bundle) HardwareModelPath() string   { return b.path(HardwareFile) }
+func (b Bundle) MachineIDPath() string       { return b.path(MachineIDFile) }
+func (b Bundle) SavedStatePath() string      { return b.path(SavedStateFile) }
+func (b Bundle) ThumbnailPath() string       { return b.path(ThumbnailFile) }
+func (b Bundle) RunDir() string              { return b.path(RunDir) }
+func (b Bundle) LockPath() string            { return b.runPath(LockFile) }
+func (b Bundle) ConsoleLogPath() string      { return b.runPath(ConsoleLogFile) }
+func (b Bundle) RunnerLogPath() string       { return b.runPath(RunnerLogFile) }
+func (b Bundle) PIDPath() string             { return b.runPath(PIDFile) }
+func (b Bundle) QEMUPIDPath() string         { return b.runPath(QEMUPIDFile) }
+func (b Bundle) DisposableDir() string       { return b.runPath(DisposableDir) }
 
 // ControlSocketPath is run/control.sock, or, when that path is too long for
 // a unix socket, a short path under a private per-user directory in /tmp

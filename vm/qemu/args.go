@@ -3,7 +3,6 @@ package qemu
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -16,10 +15,6 @@ const (
 	AccelHVF = "hvf" // macOS, guest arch = host arch
 	AccelTCG = "tcg" // everywhere, emulated
 )
-
-// PIDFile is QEMU's pid file in the VM's run directory. QEMU locks it, so a
-// second QEMU on the same VM refuses to start.
-const PIDFile = "qemu.pid"
 
 // ClipboardPort is the virtio-serial port name SPICE agents in guests look
 // for; the qemu-vdagent chardev behind it shares the clipboard.
@@ -90,7 +85,7 @@ func Args(in ArgsInput) ([]string, error) {
 	qmp := in.Bundle.QMPSocketPath()
 	a.add("-chardev", "socket,id=qmp,path="+escape(qmp)+",server=on,wait=off",
 		"-mon", "chardev=qmp,mode=control")
-	a.add("-pidfile", filepath.Join(in.Bundle.RunDir(), PIDFile))
+	a.add("-pidfile", in.Bundle.QEMUPIDPath())
 	return a.args, nil
 }
 
