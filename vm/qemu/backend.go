@@ -113,6 +113,7 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 		return nil, fmt.Errorf("starting %s: stale monitor socket: %w", c.Name, err)
 	}
 	log := &syncWriter{w: spec.Log}
+	reapOrphan(spec.Bundle.QEMUPIDPath(), log)
 	if c.Audio && !spec.Headless && !AudioEnabled(in) {
 		fmt.Fprintln(log, "qemu: the VM has no sound: this host has no PulseAudio (or PipeWire) server for QEMU to play to")
 	}

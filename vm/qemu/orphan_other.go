@@ -1,0 +1,7 @@
+//go:build !unix
+
+package qemu
+
+import "io"
+
+func reapOrphan(string, io.Writer) {}
