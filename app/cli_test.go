@@ -158,3 +158,21 @@ func TestThirdMacOSGuestRefusedBeforeAnythingIsTouched(t *testing.T) {
 		t.Error("a refused start wrote a runner log")
 	}
 }
+
+func TestCLIUsesTheLibraryChosenInPreferences(t *testing.T) {
+	home, chosen := t.TempDir(), filepath.Join(t.TempDir(), "my vms")
+	env := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, "cfg")}
+	prefs := guiPreferencesPath(func(k string) string { return env[k] })
+	os.MkdirAll(filepath.Dir(prefs), 0o755)
+	os.WriteFile(prefs, []byte(`{"library.root":"`+chosen+`"}`), 0o644)
+	cmd := newRootCommand(func(k string) string { return env[k] })
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"create", "--disk", "1MiB", "where"})
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(chosen, "where.vm", "config.toml")); err != nil {
+		t.Errorf("the CLI did not use the library chosen in Preferences: %v\n%s", err, out.String())
+	}
+}

@@ -38,6 +38,9 @@ type env struct {
 }
 
 func (e *env) library() (*vm.Library, error) {
+	if e.root == "" && e.getenv("VIVARIUM_HOME") == "" {
+		e.root = preferredLibraryRoot(e.getenv)
+	}
 	if e.root == "" {
 		r, err := vm.DefaultRoot(e.getenv)
 		if err != nil {
