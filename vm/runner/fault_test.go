@@ -99,7 +99,6 @@ type runnerProc struct {
 	gate   io.WriteCloser
 	stderr bytes.Buffer
 	exited chan struct{}
-	err    error
 }
 
 // spawnRunner starts a runner process for lib's VM "fake". With gated set it
@@ -122,7 +121,7 @@ func spawnRunner(t *testing.T, lib *vm.Library, starts string, gated bool) *runn
 		t.Fatal(err)
 	}
 	go func() {
-		p.err = p.cmd.Wait()
+		p.cmd.Wait()
 		close(p.exited)
 	}()
 	t.Cleanup(func() {
