@@ -251,10 +251,11 @@ func stopVM(ctx context.Context, lib *vm.Library, name string, force bool, timeo
 			return "the guest shut down", nil
 		}
 	}
-	if _, err := client.Do(ctx, control.Request{Op: control.OpStop, Force: true}); err != nil && b.Locked() {
-		return "", fmt.Errorf("forcing %s off: %w", name, err)
-	}
+	_, forceErr := client.Do(ctx, control.Request{Op: control.OpStop, Force: true})
 	if !waitUnlocked(ctx, b, 30*time.Second) {
+		if forceErr != nil {
+			return "", fmt.Errorf("forcing %s off: %w", name, forceErr)
+		}
 		return "", fmt.Errorf("%s did not stop; its runner is process %s", name, readPID(b))
 	}
 	if force {

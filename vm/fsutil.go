@@ -16,13 +16,13 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, noSpace(err))
 	}
 	tmp := f.Name()
 	fail := func(err error) error {
 		f.Close()
 		os.Remove(tmp)
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, noSpace(err))
 	}
 	if _, err := f.Write(data); err != nil {
 		return fail(err)

@@ -102,12 +102,17 @@ func Serve(ctx context.Context, ln net.Listener, h Handler) error {
 
 func serveConn(ctx context.Context, conn net.Conn, h Handler) {
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	// When the runner shuts down, stop reading but let a request in hand
+	// finish: a stop's answer is written after the VM is gone.
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
 	defer stop()
 	r := bufio.NewReaderSize(conn, 4096)
 	enc := json.NewEncoder(conn)
 	for {
 		conn.SetReadDeadline(time.Now().Add(5 * time.Minute))
+		if ctx.Err() != nil {
+			return
+		}
 		line, err := readLine(r)
 		if err != nil {
 			if errors.Is(err, errTooLong) {
