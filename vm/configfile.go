@@ -17,25 +17,30 @@ import (
 // (so a newer file is refused with a reason rather than misread), rejects
 // unknown keys, fills defaults and validates. Every error names the key.
 func ParseConfig(data []byte) (*Config, error) {
-	var stub struct {
-		Version int    `toml:"version"`
-		Backend string `toml:"backend"`
-	}
-	if _, err := toml.Decode(string(data), &stub); err != nil {
-		return nil, tomlError(err)
+	// One parse in the common case; the version is still judged before
+	// anything else, so a newer file is refused for being newer rather than
+	// for keys this Vivarium does not know.
+	var c Config
+	md, decodeErr := toml.Decode(string(data), &c)
+	version := c.Version
+	if decodeErr != nil {
+		var stub struct {
+			Version int `toml:"version"`
+		}
+		if _, err := toml.Decode(string(data), &stub); err != nil {
+			return nil, tomlError(err)
+		}
+		version = stub.Version
 	}
 	switch {
-	case stub.Version == 0:
+	case version == 0:
 		return nil, FieldErrors{{Key: "version", Msg: fmt.Sprintf("is missing; add version = %d as the first line", ConfigVersion)}}
-	case stub.Version > ConfigVersion:
-		return nil, FieldErrors{{Key: "version", Msg: fmt.Sprintf("is %d, newer than this Vivarium reads (%d); update Vivarium", stub.Version, ConfigVersion)}}
-	case stub.Version < 0:
-		return nil, FieldErrors{{Key: "version", Msg: fmt.Sprintf("is %d; set version = %d", stub.Version, ConfigVersion)}}
-	}
-	var c Config
-	md, err := toml.Decode(string(data), &c)
-	if err != nil {
-		return nil, tomlError(err)
+	case version > ConfigVersion:
+		return nil, FieldErrors{{Key: "version", Msg: fmt.Sprintf("is %d, newer than this Vivarium reads (%d); update Vivarium", version, ConfigVersion)}}
+	case version < 0:
+		return nil, FieldErrors{{Key: "version", Msg: fmt.Sprintf("is %d; set version = %d", version, ConfigVersion)}}
+	case decodeErr != nil:
+		return nil, tomlError(decodeErr)
 	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
 		var errs FieldErrors

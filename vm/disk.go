@@ -159,8 +159,12 @@ func Allocated(path string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return allocated(st), nil
+}
+
+func allocated(st os.FileInfo) int64 {
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		return int64(sys.Blocks) * 512, nil
+		return int64(sys.Blocks) * 512
 	}
-	return st.Size(), nil
+	return st.Size()
 }
