@@ -176,3 +176,18 @@ func TestCLIUsesTheLibraryChosenInPreferences(t *testing.T) {
 		t.Errorf("the CLI did not use the library chosen in Preferences: %v\n%s", err, out.String())
 	}
 }
+
+func TestOnlyWindowsKeepTheMainThread(t *testing.T) {
+	for args, want := range map[string]bool{
+		"":                   true,
+		"--library /x":       true,
+		"list":               false,
+		"--library /x list":  false,
+		"--library=/x start": false,
+		"run demo":           runtime.GOOS == "darwin",
+	} {
+		if got := needsMainThread(strings.Fields(args)); got != want {
+			t.Errorf("needsMainThread(%q) = %v, want %v", args, got, want)
+		}
+	}
+}

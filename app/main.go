@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -21,6 +23,12 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
+	if !needsMainThread(os.Args[1:]) {
+		// fyne's driver (and main_darwin.go) pin the main goroutine to the
+		// main thread for the window; a CLI verb runs faster unpinned.
+		runtime.UnlockOSThread()
+		runtime.UnlockOSThread()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCommand(os.Getenv).ExecuteContext(ctx)
 	stop()
@@ -28,6 +36,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "vivarium: "+oneLine(err))
 		os.Exit(1)
 	}
+}
+
+// needsMainThread reports whether the command shows a window: the library
+// (no verb) everywhere, and on macOS the runner (vz's VM window).
+func needsMainThread(args []string) bool {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--library":
+			i++ // its value
+		case !strings.HasPrefix(a, "-"):
+			return runtime.GOOS == "darwin" && a == "run"
+		}
+	}
+	return true
 }
 
 // env is what every command needs: where the library is, and where to print.

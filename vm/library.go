@@ -326,21 +326,17 @@ func (l *Library) state(ctx context.Context, b Bundle) State {
 	return StateStopped
 }
 
-// staleRuntime lists what a runner leaves only while it runs.
+// staleRuntime lists what a runner leaves only while it runs. The runner
+// writes its pid file before any of the others and CleanStale removes it
+// last, so without a pid file there is nothing stale.
 func staleRuntime(b Bundle) []string {
-	return []string{b.ControlSocketPath(), b.QMPSocketPath(), b.PIDPath(), b.DisposableDir()}
+	return []string{b.ControlSocketPath(), b.QMPSocketPath(), b.DisposableDir(), b.PIDPath()}
 }
 
 // cleanStale removes runtime files of a runner that is gone. It takes the
 // lock first, so it never races a runner that is starting.
 func (l *Library) cleanStale(b Bundle) {
-	var stale []string
-	for _, p := range staleRuntime(b) {
-		if _, err := os.Lstat(p); err == nil {
-			stale = append(stale, p)
-		}
-	}
-	if len(stale) == 0 {
+	if _, err := os.Lstat(b.PIDPath()); err != nil {
 		return
 	}
 	lock, err := b.TryLock()
@@ -348,9 +344,7 @@ func (l *Library) cleanStale(b Bundle) {
 		return
 	}
 	defer lock.Unlock()
-	for _, p := range stale {
-		os.RemoveAll(p)
-	}
+	_ = b.CleanStale()
 }
 
 // CleanStale removes what a crashed runner left. The caller holds the lock.

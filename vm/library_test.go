@@ -170,11 +170,12 @@ func TestStaleRuntimeCleaned(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(b.DisposableDir(), "disk-0.qcow2"), []byte("x"), 0o600)
 	os.WriteFile(b.ControlSocketPath(), nil, 0o600)
+	os.WriteFile(b.PIDPath(), []byte("12345\n"), 0o600) // the dead runner's
 	got, _ := lib.Inspect(context.Background(), "crashed")
 	if got.State != StateStopped {
 		t.Errorf("state %s", got.State)
 	}
-	for _, p := range []string{b.DisposableDir(), b.ControlSocketPath()} {
+	for _, p := range []string{b.DisposableDir(), b.ControlSocketPath(), b.PIDPath()} {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("stale %s not removed", p)
 		}

@@ -37,16 +37,16 @@ func (b Bundle) TryLock() (*Lock, error) {
 // Locked reports whether some process holds the VM's lock, without
 // creating anything.
 func (b Bundle) Locked() bool {
-	f, err := os.OpenFile(b.LockPath(), os.O_RDWR, 0)
+	// Raw calls: listing a large library asks this of every VM.
+	fd, err := unix.Open(b.LockPath(), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false
 	}
-	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return errors.Is(err, unix.EWOULDBLOCK)
-	}
-	_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
-	return false
+	defer unix.Close(fd)
+	// A shared lock conflicts with the runner's exclusive one, and closing
+	// the descriptor drops it.
+	err = unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB)
+	return errors.Is(err, unix.EWOULDBLOCK)
 }
 
 // File is the open lock file; a runner passes it to children that must die
