@@ -47,7 +47,10 @@ check-darwin:
 
 # Brief fuzzing of the parsers a user or another process can feed.
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzParseConfig -fuzztime=10s ./vm
+	$(GO) test -run='^$$' -fuzz=FuzzParseConfig -fuzztime=8s ./vm
+	$(GO) test -run='^$$' -fuzz=FuzzVMName -fuzztime=5s ./vm
+	$(GO) test -run='^$$' -fuzz=FuzzSharePath -fuzztime=5s ./vm
+	$(GO) test -run='^$$' -fuzz=FuzzServeConn -fuzztime=5s ./vm/control
 
 testguest:
 	bash scripts/testguest.sh

@@ -451,6 +451,8 @@ func (c *Config) validateShares(add addFunc) {
 			add(key+".path", "is empty; give the host folder to share")
 		} else if !filepath.IsAbs(s.Path) {
 			add(key+".path", "%q is relative; give the full path of the host folder", s.Path)
+		} else if filepath.Clean(s.Path) == "/" {
+			add(key+".path", "shares the whole host disk (/); share a folder instead")
 		}
 		if s.Automount {
 			if c.OS != OSMacOS {
@@ -483,6 +485,8 @@ func (c *Config) CheckPaths() error {
 		key := fmt.Sprintf("shares[%d].path", i)
 		if err := isDir(s.Path); err != nil {
 			errs = append(errs, &FieldError{Key: key, Msg: err.Error()})
+		} else if real, err := filepath.EvalSymlinks(s.Path); err == nil && real == "/" {
+			errs = append(errs, &FieldError{Key: key, Msg: fmt.Sprintf("%s leads to the whole host disk (/); share a folder instead", s.Path)})
 		}
 	}
 	for key, p := range map[string]string{"boot.kernel": c.Boot.Kernel, "boot.initrd": c.Boot.Initrd, "boot.iso": c.Boot.ISO} {

@@ -77,6 +77,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"rosetta on windows-ish", base + "os = \"other\"\nrosetta = true\n", "rosetta", "Linux guests only"},
 		{"duplicate tags", base + "[[shares]]\npath=\"/a\"\ntag=\"t\"\n[[shares]]\npath=\"/b\"\ntag=\"t\"\n", "shares[1].tag", "own tag"},
 		{"relative share", base + "[[shares]]\npath=\"src\"\n", "shares[0].path", "relative"},
+		{"whole disk share", base + "[[shares]]\npath=\"/\"\n", "shares[0].path", "whole host disk"},
 		{"disk escapes dir", base + "[[disks]]\nfile=\"../x.img\"\nsize=\"1GiB\"\n", "disks[0].file", "inside the VM directory"},
 		{"bad mac", base + "[network]\nmac=\"zz\"\n", "network.mac", "not a MAC"},
 		{"bridged without interface", base + "[network]\nmode=\"bridged\"\n", "network.interface", "en0"},

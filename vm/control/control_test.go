@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -154,6 +155,7 @@ func FuzzServeConn(f *testing.F) {
 			serveConn(context.Background(), server, h)
 			close(done)
 		}()
+		go io.Copy(io.Discard, client) // net.Pipe has no buffer: read the answers
 		go func() {
 			client.Write(data)
 			client.Close()

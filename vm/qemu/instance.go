@@ -164,6 +164,9 @@ func (in *instance) connect(ctx context.Context) (*qmp.SocketMonitor, error) {
 	for {
 		mon, err := qmp.NewSocketMonitor("unix", sock, time.Second)
 		if err == nil {
+			// QEMU makes the socket with its umask; only we may talk to it
+			// (run/ is private too).
+			os.Chmod(sock, 0o600)
 			connected := make(chan error, 1)
 			go func() { connected <- mon.Connect() }()
 			select {
