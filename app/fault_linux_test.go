@@ -458,8 +458,7 @@ func TestGUIKilledVMKeepsRunning(t *testing.T) {
 	v.waitConsole(testguest.ReadyMarker)
 	qemus := children(v.runnerPID(), "qemu-system")
 
-	gui.Process.Signal(syscall.SIGKILL)
-	gui.Wait()
+	gui.kill()
 	time.Sleep(time.Second)
 	if s := v.state(); s != string(vm.StateRunning) {
 		t.Fatalf("after the window was killed the VM is %q, want running", s)
@@ -501,35 +500,60 @@ func startXvfb(t *testing.T) string {
 	return ""
 }
 
+// guiProc is a running library window.
+type guiProc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// kill ends the window like a crash, and waits for it to be gone.
+func (g *guiProc) kill() {
+	g.cmd.Process.Kill()
+	<-g.exited
+}
+
 // openGUI starts the library window on display and waits until it shows;
-// it skips the test when the binary has no window yet.
-func (v *guestVM) openGUI(t *testing.T, display string) *exec.Cmd {
+// it skips the test when the binary has no window yet. Its output goes to
+// a file, not a pipe, so that nothing it leaves behind can hold Wait up.
+func (v *guestVM) openGUI(t *testing.T, display string) *guiProc {
 	t.Helper()
-	cmd := exec.Command(v.bin)
-	cmd.Env = append(os.Environ(), "VIVARIUM_HOME="+v.home, "DISPLAY="+display)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
+	out, err := os.CreateTemp(t.TempDir(), "gui-*.log")
+	if err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	search := exec.CommandContext(ctx, "xdotool", "search", "--sync", "--onlyvisible", "--name", "Vivarium")
-	search.Env = append(os.Environ(), "DISPLAY="+display)
-	found := make(chan error, 1)
-	go func() { found <- search.Run() }()
-	select {
-	case <-exited:
-		t.Skipf("the library window did not open (vivarium exited: %s); the GUI is not built yet", strings.TrimSpace(stderr.String()))
-	case err := <-found:
-		if err != nil {
-			t.Fatalf("no Vivarium window within a minute: %v\n%s", err, stderr.String())
-		}
+	defer out.Close()
+	g := &guiProc{cmd: exec.Command(v.bin), exited: make(chan struct{})}
+	g.cmd.Env = append(os.Environ(), "VIVARIUM_HOME="+v.home, "DISPLAY="+display)
+	g.cmd.Stdout, g.cmd.Stderr = out, out
+	if err := g.cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	return cmd
+	go func() { g.cmd.Wait(); close(g.exited) }()
+	t.Cleanup(g.kill)
+	said := func() string { data, _ := os.ReadFile(out.Name()); return strings.TrimSpace(string(data)) }
+	_, shown := waitFor(time.Minute, func() bool {
+		select {
+		case <-g.exited:
+			return true
+		default:
+		}
+		search := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^Vivarium$")
+		search.Env = append(os.Environ(), "DISPLAY="+display)
+		found, _ := search.Output()
+		return len(bytes.TrimSpace(found)) > 0
+	})
+	select {
+	case <-g.exited:
+		if strings.Contains(said(), "not built yet") {
+			t.Skipf("the library window is not built yet: %s", said())
+		}
+		t.Fatalf("the library window exited before it showed: %s", said())
+	default:
+	}
+	if !shown {
+		t.Fatalf("no Vivarium window within a minute:\n%s", said())
+	}
+	return g
 }
 
 // smallLibrary mounts a tmpfs of size as a library and unmounts it when the
