@@ -44,7 +44,7 @@ func startXvfb(ctx context.Context) (*xvfb, error) {
 		if err != nil {
 			cmd.Process.Kill()
 			cmd.Wait()
-			return nil, fmt.Errorf("Xvfb :%d did not come up: %w", n, err)
+			return nil, fmt.Errorf("virtual display (Xvfb) :%d did not come up: %w", n, err)
 		}
 		return &xvfb{display: fmt.Sprintf(":%d", n), cmd: cmd}, nil
 	}
