@@ -133,3 +133,23 @@ func ipswCommand(e *env) *cobra.Command {
 	})
 	return cmd
 }
+
+func rosettaCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rosetta",
+		Short: "Rosetta for Linux guests (Apple silicon)",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "install",
+		Short: "Install Rosetta for Linux on this Mac, so Linux guests with rosetta = true can start",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := vz.InstallRosetta(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "Rosetta for Linux is installed.")
+			return nil
+		},
+	})
+	return cmd
+}

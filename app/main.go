@@ -95,7 +95,7 @@ func newRootCommand(getenv func(string) string) *cobra.Command {
 	root.PersistentFlags().StringVar(&e.root, "library", "", "library folder (default: $VIVARIUM_HOME or the OS's app data folder)")
 	root.AddCommand(
 		listCommand(e), createCommand(e), showCommand(e), editCommand(e), setCommand(e),
-		cloneCommand(e), renameCommand(e), deleteCommand(e), ipswCommand(e), versionCommand(),
+		cloneCommand(e), renameCommand(e), deleteCommand(e), ipswCommand(e), rosettaCommand(), versionCommand(),
 	)
 	addRunCommands(root, e)
 	return root

@@ -87,7 +87,7 @@ func macTrackpad() (vz.PointingDeviceConfiguration, error) {
 func rosetta(d Rosetta) (vz.DirectorySharingDeviceConfiguration, error) {
 	switch vz.LinuxRosettaDirectoryShareAvailability() {
 	case vz.LinuxRosettaAvailabilityNotInstalled:
-		return nil, fmt.Errorf("%w: install it (Vivarium can, or run softwareupdate --install-rosetta), then start the VM again", ErrRosettaNotInstalled)
+		return nil, fmt.Errorf("%w: install it with 'vivarium rosetta install' (or softwareupdate --install-rosetta), then start the VM again", ErrRosettaNotInstalled)
 	case vz.LinuxRosettaAvailabilityNotSupported:
 		reason, ok := hostcap.Unavailable(hostcap.Current(), hostcap.Rosetta)
 		if ok {
