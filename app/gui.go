@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -103,8 +102,13 @@ func runGUI(ctx context.Context, env guiEnv) error {
 	defer close(closed)
 	go func() {
 		select {
-		case <-ctx.Done(): // Ctrl-C in the terminal that started it
-			fyne.Do(a.Quit)
+		case <-ctx.Done(): // Ctrl-C or SIGTERM
+			// Leave at once rather than through fyne's Quit, which can panic
+			// when the pointer moves over a closing window (fyne issue 5981).
+			// Nothing is lost: VMs have their own runners, preferences are
+			// saved as they change, and a half-made VM is removed by the
+			// next listing.
+			os.Exit(0)
 		case <-closed:
 		}
 	}()
