@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vivarium-vm/vivarium/internal/procfs"
 	"github.com/vivarium-vm/vivarium/internal/testguest"
 	"github.com/vivarium-vm/vivarium/vm"
 )
@@ -164,50 +165,6 @@ func (v *guestVM) runnerPID() int {
 	return pid
 }
 
-// children lists the processes whose parent is pid and whose name starts
-// with prefix.
-func children(pid int, prefix string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		comm, ppid, state := procStat(child)
-		if ppid == pid && strings.HasPrefix(comm, prefix) && state != "Z" {
-			out = append(out, child)
-		}
-	}
-	return out
-}
-
-// procStat reads a process's name, parent and state from /proc/PID/stat.
-func procStat(pid int) (comm string, ppid int, state string) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", 0, ""
-	}
-	s := string(data)
-	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || end < open {
-		return "", 0, ""
-	}
-	fields := strings.Fields(s[end+1:])
-	if len(fields) < 2 {
-		return "", 0, ""
-	}
-	ppid, _ = strconv.Atoi(fields[1])
-	return s[open+1 : end], ppid, fields[0]
-}
-
-// alive reports whether pid is a process that has not exited (a zombie
-// has exited).
-func alive(pid int) bool {
-	_, _, state := procStat(pid)
-	return state != "" && state != "Z"
-}
-
 // waitFor polls cond until it holds or timeout passes, and says how long
 // it took.
 func waitFor(timeout time.Duration, cond func() bool) (time.Duration, bool) {
@@ -292,7 +249,7 @@ func TestRunnerKilledTakesQEMUDown(t *testing.T) {
 		t.Fatalf("the guest did not write its disk:\n%s", text)
 	}
 	runner := v.runnerPID()
-	qemus := children(runner, "qemu-system")
+	qemus := procfs.Children(runner, "qemu-system")
 	if len(qemus) != 1 {
 		t.Fatalf("the runner (pid %d) has %d QEMU children, want 1", runner, len(qemus))
 	}
@@ -313,7 +270,7 @@ func TestRunnerKilledTakesQEMUDown(t *testing.T) {
 	if err := syscall.Kill(runner, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	took, gone := waitFor(5*time.Second, func() bool { return !alive(qemu) })
+	took, gone := waitFor(5*time.Second, func() bool { return !procfs.Alive(qemu) })
 	if !gone {
 		t.Errorf("QEMU (pid %d) still runs %v after its runner was killed: a VM must never run unsupervised", qemu, took)
 	} else {
@@ -406,7 +363,7 @@ func (v *guestVM) runners() []int {
 	var out []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || !alive(pid) {
+		if err != nil || !procfs.Alive(pid) {
 			continue
 		}
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
@@ -456,7 +413,7 @@ func TestGUIKilledVMKeepsRunning(t *testing.T) {
 	gui := v.openGUI(t, display)
 	v.must("start", "--headless", v.name)
 	v.waitConsole(testguest.ReadyMarker)
-	qemus := children(v.runnerPID(), "qemu-system")
+	qemus := procfs.Children(v.runnerPID(), "qemu-system")
 
 	gui.kill()
 	time.Sleep(time.Second)
@@ -464,7 +421,7 @@ func TestGUIKilledVMKeepsRunning(t *testing.T) {
 		t.Fatalf("after the window was killed the VM is %q, want running", s)
 	}
 	for _, q := range qemus {
-		if !alive(q) {
+		if !procfs.Alive(q) {
 			t.Errorf("QEMU (pid %d) died with the window", q)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vivarium-vm/vivarium/internal/procfs"
 )
 
 // best is the shortest of the samples. Other processes on a shared machine
@@ -126,37 +128,11 @@ func rssKiB(pid int) (int64, error) {
 	return strconv.ParseInt(strings.Fields(v)[0], 10, 64)
 }
 
-// procStat reads a process's name, parent and state from /proc/PID/stat.
-func procStat(pid int) (comm string, ppid int, state string) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", 0, ""
-	}
-	s := string(data)
-	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || end < open {
-		return "", 0, ""
-	}
-	fields := strings.Fields(s[end+1:])
-	if len(fields) < 2 {
-		return "", 0, ""
-	}
-	ppid, _ = strconv.Atoi(fields[1])
-	return s[open+1 : end], ppid, fields[0]
-}
-
 // childNamed returns the first live child of parent whose name starts with
 // prefix, or 0.
 func childNamed(parent int, prefix string) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if comm, ppid, state := procStat(pid); ppid == parent && state != "Z" && strings.HasPrefix(comm, prefix) {
-			return pid
-		}
+	if kids := procfs.Children(parent, prefix); len(kids) > 0 {
+		return kids[0]
 	}
 	return 0
 }
