@@ -85,15 +85,7 @@ type guestVM struct {
 // given kernel command line (testguest.Cmdline), plus extra create flags.
 func newGuestVM(t *testing.T, name, cmdline string, extra ...string) *guestVM {
 	t.Helper()
-	if _, reason := testguest.QEMUAvailable(); reason != "" {
-		t.Skip(reason)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
-	defer cancel()
-	g, err := testguest.Ensure(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := testguest.Require(t)
 	v := &guestVM{t: t, bin: vivariumBinary(t), home: t.TempDir(), name: name}
 	args := append([]string{"create", "--kernel", g.Kernel, "--initrd", g.Initrd, "--cmdline", cmdline,
 		"--disk", "64MiB", "--memory", "512MiB", "--cpus", "1", "--network", "none", "--clipboard=false"}, extra...)

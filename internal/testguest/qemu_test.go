@@ -45,19 +45,6 @@ type runningGuest struct {
 	stderr  *bytes.Buffer
 }
 
-func guestOrSkip(t *testing.T) Guest {
-	t.Helper()
-	if _, reason := QEMUAvailable(); reason != "" {
-		t.Skip(reason)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
-	defer cancel()
-	g, err := Ensure(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g
-}
 
 // qemuArgs is the plain QEMU command line the guest is proven against.
 func qemuArgs(g Guest, dir string, o bootOptions) []string {
@@ -165,7 +152,7 @@ func (r *runningGuest) waitExit(t *testing.T, timeout time.Duration) {
 }
 
 func TestGuestBootsToReady(t *testing.T) {
-	g := guestOrSkip(t)
+	g := Require(t)
 	start := time.Now()
 	r := boot(t, g, bootOptions{})
 	r.waitFor(t, ReadyMarker)
@@ -181,7 +168,7 @@ func TestGuestBootsToReady(t *testing.T) {
 }
 
 func TestGuestWritesToShares(t *testing.T) {
-	g := guestOrSkip(t)
+	g := Require(t)
 	tests := []struct {
 		name     string
 		readOnly bool
@@ -222,7 +209,7 @@ func TestGuestWritesToShares(t *testing.T) {
 }
 
 func TestGuestDiskWritePersistsToNextBoot(t *testing.T) {
-	g := guestOrSkip(t)
+	g := Require(t)
 	disk := filepath.Join(t.TempDir(), "disk-0.img")
 	if err := os.WriteFile(disk, make([]byte, 1<<20), 0o644); err != nil {
 		t.Fatal(err)
@@ -251,7 +238,7 @@ func TestGuestDiskWritePersistsToNextBoot(t *testing.T) {
 }
 
 func TestGuestSeesClipboardPort(t *testing.T) {
-	g := guestOrSkip(t)
+	g := Require(t)
 	r := boot(t, g, bootOptions{ports: true, actions: []string{ActionPorts}})
 	res, ok := FindResult(ParseResults(r.waitFor(t, IdleMarker)), ActionPorts)
 	if !ok || !res.OK || !contains(strings.Split(res.Detail, ","), "com.redhat.spice.0") {
@@ -260,7 +247,7 @@ func TestGuestSeesClipboardPort(t *testing.T) {
 }
 
 func TestPowerButtonPowersGuestOff(t *testing.T) {
-	g := guestOrSkip(t)
+	g := Require(t)
 	r := boot(t, g, bootOptions{})
 	r.waitFor(t, IdleMarker)
 	q := dialQMP(t, r.qmp)
@@ -273,7 +260,7 @@ func TestPowerButtonPowersGuestOff(t *testing.T) {
 }
 
 func TestGuestConsoleOnScreen(t *testing.T) {
-	g := guestOrSkip(t)
+	g := Require(t)
 	r := boot(t, g, bootOptions{screen: true})
 	r.waitFor(t, IdleMarker)
 	q := dialQMP(t, r.qmp)

@@ -32,16 +32,7 @@ const bootTimeout = 60 * time.Second
 // realGuest skips the test when QEMU is absent and returns the test guest.
 func realGuest(t *testing.T) testguest.Guest {
 	t.Helper()
-	if _, reason := testguest.QEMUAvailable(); reason != "" {
-		t.Skip(reason)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	g, err := testguest.Ensure(ctx)
-	if err != nil {
-		t.Fatalf("test guest: %v", err)
-	}
-	return g
+	return testguest.Require(t)
 }
 
 // guestVM is a VM directory for the test guest.
