@@ -45,7 +45,6 @@ type runningGuest struct {
 	stderr  *bytes.Buffer
 }
 
-
 // qemuArgs is the plain QEMU command line the guest is proven against.
 func qemuArgs(g Guest, dir string, o bootOptions) []string {
 	var shareTags []string
