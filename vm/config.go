@@ -40,6 +40,14 @@ const (
 	BootLinux = "linux"
 )
 
+// Accelerators of the QEMU backend, for Config.Accel.
+const (
+	AccelAuto = "auto" // KVM or HVF where they run ordinary guests, else TCG
+	AccelKVM  = "kvm"
+	AccelHVF  = "hvf"
+	AccelTCG  = "tcg"
+)
+
 // Network modes.
 const (
 	NetNAT     = "nat"
@@ -70,6 +78,7 @@ type Config struct {
 	OS         string  `toml:"os" json:"os"`
 	Backend    string  `toml:"backend" json:"backend"`
 	Arch       string  `toml:"arch" json:"arch"`
+	Accel      string  `toml:"accel" json:"accel"`
 	CPUs       int     `toml:"cpus" json:"cpus"`
 	Memory     Size    `toml:"memory" json:"memory"`
 	Disposable bool    `toml:"disposable" json:"disposable"`
@@ -166,6 +175,9 @@ func (c *Config) FillDefaults() {
 		if c.OS == OSMacOS {
 			c.Arch = ArchARM64
 		}
+	}
+	if c.Accel == "" {
+		c.Accel = AccelAuto
 	}
 	if c.CPUs == 0 {
 		c.CPUs = DefaultCPUs
@@ -301,6 +313,7 @@ func (c *Config) Validate() error {
 	osOK := oneOf("os", c.OS, OSMacOS, OSLinux, OSOther)
 	backendOK := oneOf("backend", c.Backend, BackendVZ, BackendQEMU)
 	oneOf("arch", c.Arch, ArchARM64, ArchAMD64)
+	oneOf("accel", c.Accel, AccelAuto, AccelKVM, AccelHVF, AccelTCG)
 	if osOK && backendOK && c.OS == OSMacOS && c.Backend == BackendQEMU {
 		add("backend", "macOS guests need the vz backend (Apple Virtualization); set backend = \"vz\"")
 	}

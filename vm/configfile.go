@@ -112,6 +112,7 @@ func (c *Config) Encode() []byte {
 	w.kvc("os", c.OS, "macos, linux or other")
 	w.kvc("backend", c.Backend, "vz (Apple Virtualization) or qemu")
 	w.kvc("arch", c.Arch, "arm64 or x86_64")
+	w.kvc("accel", c.Accel, "qemu accelerator: auto, kvm, hvf or tcg (emulation)")
 	w.kv("cpus", c.CPUs)
 	w.kv("memory", c.Memory.String())
 	w.kvc("disposable", c.Disposable, "always run without keeping changes to the disks")

@@ -11,9 +11,9 @@ import (
 
 // Accelerators QEMU can run a guest with.
 const (
-	AccelKVM = "kvm" // Linux, guest arch = host arch, /dev/kvm usable
-	AccelHVF = "hvf" // macOS, guest arch = host arch
-	AccelTCG = "tcg" // everywhere, emulated
+	AccelKVM = vm.AccelKVM // Linux, guest arch = host arch, /dev/kvm usable
+	AccelHVF = vm.AccelHVF // macOS, guest arch = host arch
+	AccelTCG = vm.AccelTCG // everywhere, emulated
 )
 
 // ClipboardPort is the virtio-serial port name SPICE agents in guests look

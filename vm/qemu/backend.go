@@ -80,6 +80,10 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 	if err != nil {
 		return nil, err
 	}
+	host, accel, err := DetectHost(c)
+	if err != nil {
+		return nil, err
+	}
 	in := ArgsInput{
 		Binary:   bin,
 		Config:   c,
@@ -87,7 +91,7 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 		Disks:    spec.Disks,
 		EFIVars:  spec.EFIVars,
 		Headless: spec.Headless,
-		Host:     DetectHost(c.Arch),
+		Host:     host,
 	}
 	if c.Boot.Mode == vm.BootEFI {
 		if in.Firmware, err = FindFirmware(c.Arch, b.firmwareDirs(bin)); err != nil {
@@ -113,6 +117,9 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 		return nil, fmt.Errorf("starting %s: stale monitor socket: %w", c.Name, err)
 	}
 	log := &syncWriter{w: spec.Log}
+	if accel.Reason != "" {
+		fmt.Fprintf(log, "qemu: accelerator: %s\n", accel.Reason)
+	}
 	reapOrphan(spec.Bundle.QEMUPIDPath(), log)
 	if c.Audio && !spec.Headless && !AudioEnabled(in) {
 		fmt.Fprintln(log, "qemu: the VM has no sound: this host has no PulseAudio (or PipeWire) server for QEMU to play to")

@@ -11,34 +11,20 @@ import (
 	"github.com/vivarium-vm/vivarium/vm"
 )
 
-// DetectHost finds the facts Args needs about this machine for a guest of
-// guestArch. It looks at /dev/kvm and the environment.
-func DetectHost(guestArch string) Host {
+// DetectHost finds the facts Args needs about this machine for c: the
+// accelerator (see ChooseAccel; the choice says why when it is not the
+// fastest) and the sound backend.
+func DetectHost(c *vm.Config) (Host, AccelChoice, error) {
+	choice, err := ChooseAccel(c.Accel, c.Arch, DetectHostProbe())
+	if err != nil {
+		return Host{}, AccelChoice{}, err
+	}
 	return Host{
 		OS:          runtime.GOOS,
 		Arch:        vm.HostArch(),
-		Accel:       DetectAccel(guestArch),
+		Accel:       choice.Accel,
 		AudioDriver: detectAudio(runtime.GOOS, os.Getenv),
-	}
-}
-
-// DetectAccel is the fastest accelerator for a guest of guestArch: KVM
-// when /dev/kvm opens for reading and writing, HVF on macOS, else TCG
-// (also whenever the guest's arch differs from the host's).
-func DetectAccel(guestArch string) string {
-	if guestArch != vm.HostArch() {
-		return AccelTCG
-	}
-	switch runtime.GOOS {
-	case "linux":
-		if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
-			f.Close()
-			return AccelKVM
-		}
-	case "darwin":
-		return AccelHVF
-	}
-	return AccelTCG
+	}, choice, nil
 }
 
 // detectAudio picks QEMU's sound backend: Core Audio on macOS; on Linux

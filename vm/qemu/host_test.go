@@ -34,28 +34,6 @@ func TestDetectAudio(t *testing.T) {
 	}
 }
 
-func TestDetectAccel(t *testing.T) {
-	other := vm.ArchARM64
-	if vm.HostArch() == vm.ArchARM64 {
-		other = vm.ArchAMD64
-	}
-	if got := DetectAccel(other); got != AccelTCG {
-		t.Errorf("a %s guest on a %s host runs with %q, want emulation (tcg)", other, vm.HostArch(), got)
-	}
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-	kvm := err == nil
-	if kvm {
-		f.Close()
-	}
-	got := DetectAccel(vm.HostArch())
-	switch {
-	case kvm && got != AccelKVM:
-		t.Errorf("/dev/kvm is usable but DetectAccel = %q", got)
-	case !kvm && got == AccelKVM:
-		t.Errorf("/dev/kvm is not usable but DetectAccel = %q", got)
-	}
-}
-
 func TestFindProgram(t *testing.T) {
 	qemuDir := t.TempDir()
 	touch(t, qemuDir, "qemu-system-x86_64", "qemu-img")
