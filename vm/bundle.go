@@ -94,3 +94,49 @@ func (b Bundle) EnsureRunDir() error {
 	}
 	return nil
 }
+
+// PortableFile is one file of a VM that travels with it (export, push,
+// snapshot, clone): its name inside the VM directory and what it is.
+type PortableFile struct {
+	Name string
+	Kind PortableKind
+}
+
+// PortableKind says what a portable file is for.
+type PortableKind string
+
+// Kinds of portable files.
+const (
+	PortableConfig        PortableKind = "config"
+	PortableDisk          PortableKind = "disk"
+	PortableEFIVars       PortableKind = "efi-vars"
+	PortableAux           PortableKind = "aux"            // macOS guests' auxiliary storage (NVRAM)
+	PortableHardwareModel PortableKind = "hardware-model" // macOS guests' identity
+	PortableMachineID     PortableKind = "machine-id"     // macOS guests' identity
+)
+
+// PortableFiles lists the files that make up the VM c in b, as they are on
+// disk now: config.toml, every disk of c, and the EFI variable store and
+// macOS identity files that exist. Run state (run/, a saved state,
+// thumbnails, snapshots) is not portable. It is the one list every feature
+// that moves or copies a VM uses.
+func (b Bundle) PortableFiles(c *Config) ([]PortableFile, error) {
+	files := []PortableFile{{Name: ConfigFile, Kind: PortableConfig}}
+	for i, d := range c.Disks {
+		if _, err := os.Stat(b.DiskPath(d.File)); err != nil {
+			return nil, fmt.Errorf("disks[%d] %s: %w", i, d.File, err)
+		}
+		files = append(files, PortableFile{Name: d.File, Kind: PortableDisk})
+	}
+	for _, f := range []PortableFile{
+		{EFIVarsFile, PortableEFIVars}, {AuxFile, PortableAux},
+		{HardwareFile, PortableHardwareModel}, {MachineIDFile, PortableMachineID},
+	} {
+		if _, err := os.Stat(b.path(f.Name)); err == nil {
+			files = append(files, f)
+		} else if !os.IsNotExist(err) {
+			return nil, fmt.Errorf("%s: %w", f.Name, err)
+		}
+	}
+	return files, nil
+}

@@ -316,3 +316,33 @@ func saveLoop(path string) {
 		}
 	}
 }
+
+func TestPortableFiles(t *testing.T) {
+	dir := t.TempDir()
+	b := Bundle{Dir: dir}
+	c := NewConfig("p", OSLinux)
+	c.Disks = []Disk{{File: "disk-0.img", Size: MiB}, {File: "data.img", Size: MiB}}
+	for _, f := range []string{ConfigFile, "disk-0.img", "data.img", EFIVarsFile, ThumbnailFile, SavedStateFile} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := b.PortableFiles(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range got {
+		names = append(names, f.Name)
+	}
+	want := []string{ConfigFile, "disk-0.img", "data.img", EFIVarsFile}
+	if strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Errorf("portable files %v, want %v (no thumbnail, no saved state)", names, want)
+	}
+	if err := os.Remove(filepath.Join(dir, "data.img")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.PortableFiles(c); err == nil || !strings.Contains(err.Error(), "data.img") {
+		t.Errorf("a missing disk: err = %v, want one naming data.img", err)
+	}
+}
