@@ -37,11 +37,39 @@ type Options struct {
 type Backends func(name string) (vm.Backend, error)
 
 // Run runs the VM called name until it stops. Cancelling ctx asks the
-// guest to shut down, and forces it off after opts.StopTimeout.
+// guest to shut down, and forces it off after opts.StopTimeout. When the
+// run fails (it cannot start, or the VM dies), the reason is also saved as
+// the VM's last error (run/last-error.json: what, why, what to do), which
+// `vivarium start`, `status` and the window show; a run that begins
+// clears it.
 func Run(ctx context.Context, lib *vm.Library, name string, backends Backends, opts Options) error {
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
+	var p progress
+	err := runVM(ctx, lib, name, backends, opts, &p)
+	if err != nil && p.locked {
+		if b, berr := lib.Bundle(name); berr == nil {
+			what := "starting " + name
+			if p.running {
+				what = name + " stopped unexpectedly"
+			}
+			if serr := b.SaveLastError(vm.ProblemOf(what, err)); serr != nil {
+				fmt.Fprintf(opts.Log, "saving the last error: %v\n", serr)
+			}
+		}
+	}
+	return err
+}
+
+// progress is how far a run got.
+type progress struct {
+	locked  bool // it holds the VM's lock: its failures are the VM's to report
+	running bool // the backend started the VM
+}
+
+// runVM is Run, saying in p how far it got.
+func runVM(ctx context.Context, lib *vm.Library, name string, backends Backends, opts Options, p *progress) error {
 	if opts.StopTimeout == 0 {
 		opts.StopTimeout = 60 * time.Second
 	}
@@ -60,6 +88,10 @@ func Run(ctx context.Context, lib *vm.Library, name string, backends Backends, o
 		return err
 	}
 	defer lock.Unlock()
+	p.locked = true
+	if err := b.ClearLastError(); err != nil {
+		return err
+	}
 	// Whatever a crashed run left is ours to remove now that we hold the lock.
 	if err := b.CleanStale(); err != nil {
 		return fmt.Errorf("cleaning up after the last run: %w", err)
@@ -98,8 +130,9 @@ func Run(ctx context.Context, lib *vm.Library, name string, backends Backends, o
 	fmt.Fprintf(opts.Log, "%s starting %s (%s backend, disposable=%v, headless=%v)\n", time.Now().Format(time.RFC3339), name, c.Backend, spec.Disposable, spec.Headless)
 	inst, err := backend.Start(ctx, spec)
 	if err != nil {
-		return fmt.Errorf("starting %s: %w", name, err)
+		return err
 	}
+	p.running = true
 	r := newRun(b, inst, opts)
 	ln, err := control.Listen(b.ControlSocketPath())
 	if err != nil {
