@@ -42,9 +42,10 @@ type instance struct {
 	mon     *qmp.SocketMonitor // set by start before the instance is shared
 	exited  chan struct{}      // closed once QEMU has exited and err is set
 
+	feed    *vm.StateFeed
+	changes <-chan vm.State // the runner's subscription to feed
+
 	mu      sync.Mutex
-	state   vm.State
-	changes chan vm.State
 	forced  bool  // ForceStop killed it: its death is a stop, not a crash
 	fault   error // why Vivarium stopped it (an internal error), if it did
 	err     error // why QEMU died, nil for a stop
@@ -69,9 +70,9 @@ func start(ctx context.Context, args []string, b vm.Bundle, log io.Writer, accel
 		log:     log,
 		tail:    &tailWriter{},
 		exited:  make(chan struct{}),
-		state:   vm.StateStarting,
-		changes: make(chan vm.State, 16),
+		feed:    vm.NewStateFeed(vm.StateStarting),
 	}
+	in.changes, _ = in.feed.Subscribe()
 	in.cmd = exec.Command(args[0], args[1:]...)
 	out := io.MultiWriter(log, in.tail)
 	in.cmd.Stdout, in.cmd.Stderr = out, out
@@ -128,8 +129,7 @@ func (in *instance) finish(waitErr error) {
 	default:
 		in.err = in.failure(fmt.Errorf("%s stopped unexpectedly: %w%s", in.program, waitErr, in.tail.lastLines()))
 	}
-	in.setStateLocked(vm.StateStopped)
-	close(in.changes)
+	in.feed.Set(vm.StateStopped)
 	mon := in.mon
 	in.mu.Unlock()
 	close(in.exited)
@@ -211,8 +211,8 @@ func (in *instance) watch(events <-chan qmp.Event) {
 		switch ev.Event {
 		case "STOP":
 			in.mu.Lock()
-			if in.state != vm.StateStopping {
-				in.setStateLocked(vm.StatePaused)
+			if in.feed.State() != vm.StateStopping {
+				in.feed.Set(vm.StatePaused)
 			}
 			in.mu.Unlock()
 			// A guest the accelerator cannot run stops with status
@@ -230,38 +230,10 @@ func (in *instance) watch(events <-chan qmp.Event) {
 	}
 }
 
-func (in *instance) setState(s vm.State) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.setStateLocked(s)
-}
-
-// setStateLocked records s and delivers it on Changes. A reader who falls
-// behind loses the oldest changes, never the latest.
-func (in *instance) setStateLocked(s vm.State) {
-	if in.state == s || in.state == vm.StateStopped {
-		return
-	}
-	in.state = s
-	for {
-		select {
-		case in.changes <- s:
-			return
-		default:
-			select {
-			case <-in.changes:
-			default:
-			}
-		}
-	}
-}
+func (in *instance) setState(s vm.State) { in.feed.Set(s) }
 
 // State is the VM's state now.
-func (in *instance) State() vm.State {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return in.state
-}
+func (in *instance) State() vm.State { return in.feed.State() }
 
 // Changes delivers each state change; it is closed once QEMU has exited.
 func (in *instance) Changes() <-chan vm.State { return in.changes }
@@ -303,7 +275,7 @@ func (in *instance) RequestStop(ctx context.Context) error {
 func (in *instance) ForceStop(ctx context.Context) error {
 	in.mu.Lock()
 	in.forced = true
-	in.setStateLocked(vm.StateStopping)
+	in.feed.Set(vm.StateStopping)
 	in.mu.Unlock()
 	qctx, cancel := context.WithTimeout(ctx, quitGrace)
 	defer cancel()

@@ -242,15 +242,14 @@ type run struct {
 	inst vm.Instance
 	opts Options
 	done chan struct{}
+	feed *vm.StateFeed // what subscribers of the control socket follow
 
 	mu       sync.Mutex
-	state    vm.State
-	subs     map[chan vm.State]struct{}
 	stopping bool
 }
 
 func newRun(b vm.Bundle, inst vm.Instance, opts Options) *run {
-	return &run{b: b, inst: inst, opts: opts, done: make(chan struct{}), state: inst.State(), subs: map[chan vm.State]struct{}{}}
+	return &run{b: b, inst: inst, opts: opts, done: make(chan struct{}), feed: vm.NewStateFeed(inst.State())}
 }
 
 // watch relays the backend's state changes to subscribers.
@@ -259,66 +258,34 @@ func (r *run) watch() {
 	for s := range r.inst.Changes() {
 		r.set(s)
 	}
-	r.set(vm.StateStopped)
-	r.mu.Lock()
-	for ch := range r.subs {
-		close(ch)
-	}
-	r.subs = nil
-	r.mu.Unlock()
+	r.feed.Set(vm.StateStopped)
 }
 
 func (r *run) set(s vm.State) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stopping && s == vm.StateRunning {
-		s = vm.StateStopping
-	}
-	if s == r.state {
-		return
-	}
-	r.state = s
-	for ch := range r.subs {
-		select {
-		case ch <- s:
-		default: // a slow subscriber misses intermediate states, never blocks the VM
-		}
-	}
+	r.feed.Set(r.shown(s))
 }
 
-// State is the instance's own state (so an answer to pause already says
-// paused), except that a VM asked to shut down reads as stopping.
-func (r *run) State() vm.State {
-	s := r.inst.State()
+// shown is the state as clients see it: a VM asked to shut down reads as
+// stopping until it has.
+func (r *run) shown(s vm.State) vm.State {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.subs == nil {
-		return vm.StateStopped
-	}
 	if r.stopping && s == vm.StateRunning {
 		return vm.StateStopping
 	}
 	return s
 }
 
-func (r *run) Subscribe() (<-chan vm.State, func()) {
-	ch := make(chan vm.State, 16)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.subs == nil {
-		close(ch)
-		return ch, func() {}
+// State is the instance's own state (so an answer to pause already says
+// paused), except that a VM asked to shut down reads as stopping.
+func (r *run) State() vm.State {
+	if r.feed.Ended() {
+		return vm.StateStopped
 	}
-	r.subs[ch] = struct{}{}
-	return ch, func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if _, ok := r.subs[ch]; ok {
-			delete(r.subs, ch)
-			close(ch)
-		}
-	}
+	return r.shown(r.inst.State())
 }
+
+func (r *run) Subscribe() (<-chan vm.State, func()) { return r.feed.Subscribe() }
 
 func (r *run) Pause(ctx context.Context) error  { return r.inst.Pause(ctx) }
 func (r *run) Resume(ctx context.Context) error { return r.inst.Resume(ctx) }
