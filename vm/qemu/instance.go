@@ -45,10 +45,10 @@ type instance struct {
 	feed    *vm.StateFeed
 	changes <-chan vm.State // the runner's subscription to feed
 
-	mu      sync.Mutex
-	forced  bool  // ForceStop killed it: its death is a stop, not a crash
-	fault   error // why Vivarium stopped it (an internal error), if it did
-	err     error // why QEMU died, nil for a stop
+	mu     sync.Mutex
+	forced bool  // ForceStop killed it: its death is a stop, not a crash
+	fault  error // why Vivarium stopped it (an internal error), if it did
+	err    error // why QEMU died, nil for a stop
 }
 
 var (
