@@ -22,6 +22,9 @@ type Library interface {
 	Inspect(ctx context.Context, name string) (*vm.Info, error)
 	Create(ctx context.Context, c *vm.Config, opts vm.CreateOptions) (*vm.Info, error)
 	Edit(ctx context.Context, name string, fn func(*vm.Config) error) (*vm.Info, error)
+	// EditIfUnchanged is Edit that writes only while config.toml is still
+	// at base (vm.ErrConfigChanged otherwise).
+	EditIfUnchanged(ctx context.Context, name string, base vm.Revision, fn func(*vm.Config) error) (*vm.Info, error)
 	Rename(ctx context.Context, from, to string) (*vm.Info, error)
 	Clone(ctx context.Context, from, to string, progress vm.Progress) (*vm.Info, error)
 	Delete(ctx context.Context, name string) error

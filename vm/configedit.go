@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"reflect"
 	"slices"
 )
 
@@ -138,4 +139,27 @@ func checkNewDisks(b Bundle, old []byte, c *Config) error {
 		return errs
 	}
 	return nil
+}
+
+// MergeConfig is theirs with the changes mine made to base: each setting
+// mine changed takes mine's value, every other one keeps theirs. A list
+// (the disks, the shares) counts as one setting. An editor that opened base
+// and finds the file changed to theirs offers this, so neither side's
+// change is lost.
+func MergeConfig(base, mine, theirs *Config) *Config {
+	out := theirs.Clone()
+	mergeValue(reflect.ValueOf(base).Elem(), reflect.ValueOf(mine).Elem(), reflect.ValueOf(out).Elem())
+	return out.Clone()
+}
+
+func mergeValue(base, mine, out reflect.Value) {
+	if base.Kind() == reflect.Struct && base.Type() != sizeType {
+		for i := 0; i < base.NumField(); i++ {
+			mergeValue(base.Field(i), mine.Field(i), out.Field(i))
+		}
+		return
+	}
+	if !reflect.DeepEqual(base.Interface(), mine.Interface()) {
+		out.Set(mine)
+	}
 }

@@ -206,3 +206,26 @@ func TestEditRefusesADiskNotInTheFolder(t *testing.T) {
 		t.Errorf("editing a VM with a missing disk: %v", err)
 	}
 }
+
+func TestMergeConfigKeepsBothSidesChanges(t *testing.T) {
+	base := fullConfig()
+	mine := base.Clone()
+	mine.CPUs = 8
+	mine.Shares = mine.Shares[:1]
+	mine.Display.Width = 1280
+	theirs := base.Clone()
+	theirs.Memory = 2 * GiB
+	theirs.Display.Height = 900
+	theirs.Display.Width = 3000 // both changed: mine wins, the person sees it before saving
+	got := MergeConfig(base, mine, theirs)
+	if got.CPUs != 8 || got.Memory != 2*GiB || got.Display.Width != 1280 || got.Display.Height != 900 || len(got.Shares) != 1 {
+		t.Errorf("merged: %+v", got)
+	}
+	got.Shares[0].ReadOnly = !got.Shares[0].ReadOnly
+	if mine.Shares[0].ReadOnly == got.Shares[0].ReadOnly {
+		t.Error("the merge shares its shares with mine")
+	}
+	if theirs.CPUs != base.CPUs || len(theirs.Shares) != 2 {
+		t.Error("MergeConfig changed theirs")
+	}
+}
