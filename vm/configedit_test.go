@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -227,5 +228,30 @@ func TestMergeConfigKeepsBothSidesChanges(t *testing.T) {
 	}
 	if theirs.CPUs != base.CPUs || len(theirs.Shares) != 2 {
 		t.Error("MergeConfig changed theirs")
+	}
+}
+
+// TestListingNeverRemovesACreateInProgress: a create makes its temporary
+// folder an instant before it locks it; a listing in that instant leaves it
+// alone, and removes only leftovers old enough to be a crash's.
+func TestListingNeverRemovesACreateInProgress(t *testing.T) {
+	lib := newTestLibrary(t)
+	fresh := filepath.Join(lib.Root, creatingPrefix+"fresh")
+	old := filepath.Join(lib.Root, creatingPrefix+"old")
+	for _, d := range []string{fresh, old} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	long := time.Now().Add(-2 * abandonedAge)
+	os.Chtimes(old, long, long)
+	if _, err := lib.List(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a listing removed a create in progress: %v", err)
+	}
+	if _, err := os.Stat(old); err == nil {
+		t.Error("a listing kept a crashed create's leftover")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Temporary directories in the library root start with these; List skips
@@ -235,11 +236,19 @@ func (l *Library) List(ctx context.Context) ([]*Info, error) {
 	return infos, nil
 }
 
+// abandonedAge is how old an unlocked temporary directory must be before
+// it is taken for a crash's leftover: a create makes its directory an
+// instant before it locks it, and a listing must not remove it in between.
+const abandonedAge = time.Minute
+
 // cleanAbandoned removes a temporary directory that no process holds: the
 // leftover of a create, clone or delete that crashed.
 func (l *Library) cleanAbandoned(dir string) {
 	b := Bundle{Dir: dir}
 	if b.Locked() {
+		return
+	}
+	if st, err := os.Stat(dir); err != nil || time.Since(st.ModTime()) < abandonedAge {
 		return
 	}
 	lock, err := b.TryLock()
