@@ -69,13 +69,13 @@ func TestSetKeysRefusesWhatItCannotHonour(t *testing.T) {
 func TestSetKeysAppliesTogether(t *testing.T) {
 	c := NewConfig("vm", OSLinux)
 	// Each alone is invalid (mode linux needs a kernel); together they are not.
-	got, err := SetKeys(c, "boot.mode=linux", "boot.kernel=/boot/vmlinuz", `boot.cmdline="console=ttyS0 quiet"`,
+	_, err := SetKeys(c, "boot.mode=linux", "boot.kernel=/boot/vmlinuz", `boot.cmdline="console=ttyS0 quiet"`,
 		"memory=2GiB", "accel=tcg", "disks[0].read_only=true", "shares[0].path=/srv/data", "shares[0].read_only=true")
 	if err == nil {
 		t.Fatal("disks[0] does not exist in a VM without disks, yet it was set")
 	}
 	c.Disks = []Disk{{File: "disk-0.img", Size: GiB}}
-	got, err = SetKeys(c, "boot.mode=linux", "boot.kernel=/boot/vmlinuz", `boot.cmdline="console=ttyS0 quiet"`,
+	got, err := SetKeys(c, "boot.mode=linux", "boot.kernel=/boot/vmlinuz", `boot.cmdline="console=ttyS0 quiet"`,
 		"memory=2GiB", "accel=tcg", "disks[0].read_only=true", "shares[0].path=/srv/data", "shares[0].read_only=true")
 	if err != nil {
 		t.Fatal(err)
