@@ -327,7 +327,7 @@ func (c *Config) Validate() error {
 	}
 	switch {
 	case c.Memory < MiB:
-		add("memory", "is %s; write it with a unit, like \"4GiB\" (a number alone counts bytes)", c.Memory.Human())
+		add("memory", "is %s; give the VM at least %s, e.g. \"4GiB\" (in config.toml a number without a unit counts bytes)", c.Memory.Human(), MinMemory)
 	case c.Memory < MinMemory:
 		add("memory", "is %s; give the VM at least %s, e.g. \"4GiB\"", c.Memory.Human(), MinMemory)
 	case c.Memory > 4*TiB:

@@ -40,3 +40,14 @@ func TestWriteFileAtomicAndCommitFileReplaceWhole(t *testing.T) {
 		t.Error("writing into a missing folder succeeded")
 	}
 }
+
+func TestIsBundleName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"demo.vm": true, "Ubuntu 24.04.vm": true, ".vm": false, ".creating-123": false, ".deleting-ab.vm": false,
+		"demo": false, "demo.vm.tmp": false, "notes.txt": false,
+	} {
+		if got := IsBundleName(name); got != want {
+			t.Errorf("IsBundleName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
