@@ -83,7 +83,7 @@ func (c *Config) set(key, value string) error {
 			switch n := f.Len(); {
 			case p.index < n:
 			case p.name == "disks":
-				return &FieldError{Key: path, Msg: fmt.Sprintf("does not exist: this VM has %d disks; 'set' cannot add a disk, whose image must exist first", n)}
+				return &FieldError{Key: path, Msg: fmt.Sprintf("does not exist: this VM has %s; 'set' cannot add a disk, whose image must exist first", plural(n, "disk"))}
 			case p.index == n:
 				f.Set(reflect.Append(f, reflect.New(f.Type().Elem()).Elem()))
 			default:
@@ -245,4 +245,12 @@ func splitKey(key string) ([]keyPart, error) {
 		parts = append(parts, kp)
 	}
 	return parts, nil
+}
+
+// plural is "1 disk", "2 disks".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
