@@ -89,3 +89,29 @@ func TestSetKeysAppliesTogether(t *testing.T) {
 		t.Error("SetKeys changed the config it was given")
 	}
 }
+
+// FuzzSetKey: whatever a person types after 'vivarium set', the result is
+// a refusal that is a config error, or a config that validates and reads
+// back the same from its file.
+func FuzzSetKey(f *testing.F) {
+	for _, kv := range [][2]string{{"memory", "8GiB"}, {"shares[2].path", "/tmp"}, {"disks[0]", "1"}, {"display.width.x", "1"},
+		{"boot.mode[0]", "x"}, {"name", `"a"`}, {"network.mac", `'52:54:00:00:00:01'`}, {"cpus", "99999999999999999999"}} {
+		f.Add(kv[0], kv[1])
+	}
+	f.Fuzz(func(t *testing.T, key, value string) {
+		c, err := SetKey(fullConfig(), key, value)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("set %q=%q: the refusal is not a config error: %v", key, value, err)
+			}
+			return
+		}
+		back, err := ParseConfig(c.Encode())
+		if err != nil {
+			t.Fatalf("set %q=%q gave a config whose file is refused: %v", key, value, err)
+		}
+		if string(back.Encode()) != string(c.Encode()) {
+			t.Fatalf("set %q=%q does not read back the same", key, value)
+		}
+	})
+}
