@@ -7,17 +7,21 @@ import (
 	"github.com/vivarium-vm/vivarium/vm"
 	"github.com/vivarium-vm/vivarium/vm/hostcap"
 	"github.com/vivarium-vm/vivarium/vm/ipsw"
+	"github.com/vivarium-vm/vivarium/vm/qemu"
 	"github.com/vivarium-vm/vivarium/vm/vz"
 )
 
 // guiHost answers the GUI's "can this computer do it?" from hostcap's
 // table, so a greyed-out setting says the same sentence the vz backend
 // refuses with.
-type guiHost struct{ host hostcap.Host }
+type guiHost struct {
+	host  hostcap.Host
+	accel qemu.HostProbe // what the qemu backend's accelerator choice looks at
+}
 
 var _ ui.Host = guiHost{}
 
-func newGUIHost() guiHost { return guiHost{host: hostcap.Current()} }
+func newGUIHost() guiHost { return guiHost{host: hostcap.Current(), accel: qemu.DetectHostProbe()} }
 
 // Sentences for what the qemu backend cannot do.
 const (
@@ -51,6 +55,17 @@ func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
 		}
 	case ui.FeatureRosetta:
 		return h.why(hostcap.Rosetta)
+	case ui.FeatureAccel:
+		if c.Backend != vm.BackendQEMU {
+			return ""
+		}
+		choice, err := qemu.ChooseAccel(c.Accel, c.Arch, h.accel)
+		if err != nil {
+			return err.Error()
+		}
+		if choice.Reason != "" {
+			return "This VM will run with " + choice.Reason + "."
+		}
 	case ui.FeatureSuspend:
 		if !vzBackend {
 			return qemuNoSuspend

@@ -15,6 +15,7 @@ func (e *settingsEditor) accelField() *settingField {
 		{vm.AccelAuto, "Automatic"}, {vm.AccelKVM, "KVM (Linux)"}, {vm.AccelHVF, "HVF (macOS)"}, {vm.AccelTCG, "TCG (emulation)"},
 	}, func(c *vm.Config) *string { return &c.Accel })
 	f.visible = func(c *vm.Config) bool { return c.Backend == vm.BackendQEMU }
+	f.feature = fixed(FeatureAccel)
 	return f
 }
 

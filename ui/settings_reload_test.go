@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/vivarium-vm/vivarium/ui"
 	"github.com/vivarium-vm/vivarium/vm"
 )
 
@@ -131,5 +132,21 @@ func TestAcceleratorIsAChoiceForQEMUVMs(t *testing.T) {
 	info, _ := h.lib.Inspect(context.Background(), "Demo")
 	if info.Config.Accel != vm.AccelTCG {
 		t.Errorf("saved accel = %q, want tcg", info.Config.Accel)
+	}
+}
+
+func TestAcceleratorHintIsTheHostsSentence(t *testing.T) {
+	const why = "This VM will run with TCG (emulation): this host's /dev/kvm is kvm_pvm."
+	h := newHarness(t, withHost(map[ui.Feature]string{ui.FeatureAccel: why}))
+	h.makeVM("Demo", func(c *vm.Config) { c.Backend = vm.BackendQEMU })
+	lw := h.gui.Window()
+	h.waitText(lw, "Demo")
+	tap(t, lw, "Edit Settings")
+	w := h.windowTitled("“Demo” Settings")
+	if !hasText(w, why) {
+		t.Errorf("the accelerator does not say which one the VM gets; the window shows %q", texts(w))
+	}
+	if selectAfter(t, w, "Accelerator").Disabled() {
+		t.Error("the accelerator choice is greyed out; the person must be able to choose")
 	}
 }
