@@ -58,6 +58,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseConfig -fuzztime=8s ./vm
 	$(GO) test -run='^$$' -fuzz=FuzzVMName -fuzztime=5s ./vm
 	$(GO) test -run='^$$' -fuzz=FuzzSharePath -fuzztime=5s ./vm
+	$(GO) test -run='^$$' -fuzz=FuzzSetKey -fuzztime=5s ./vm
 	$(GO) test -run='^$$' -fuzz=FuzzServeConn -fuzztime=5s ./vm/control
 
 testguest:

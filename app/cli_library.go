@@ -315,10 +315,17 @@ func editCommand(e *env) *cobra.Command {
 					fmt.Fprintln(cmd.OutOrStdout(), "No changes.")
 					return nil
 				}
-				info, err := lib.SaveRaw(cmd.Context(), args[0], edited)
+				info, err := lib.SaveRaw(cmd.Context(), args[0], edited, vm.RevisionOf(data))
 				if err == nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "Saved %s.%s\n", info.Name, runningNote(info))
 					return nil
+				}
+				if errors.Is(err, vm.ErrConfigChanged) {
+					kept := tmp.Name() + ".yours"
+					if werr := os.WriteFile(kept, edited, 0o600); werr != nil {
+						return fmt.Errorf("not saved: %w; and your edit could not be kept: %w", err, werr)
+					}
+					return fmt.Errorf("not saved: %w. Your edit is in %s; run 'vivarium edit %s' again and make it there", err, kept, args[0])
 				}
 				if !interactive {
 					return err
@@ -352,17 +359,11 @@ func setCommand(e *env) *cobra.Command {
 				return err
 			}
 			info, err := lib.Edit(cmd.Context(), args[0], func(c *vm.Config) error {
-				for _, kv := range args[1:] {
-					key, value, ok := strings.Cut(kv, "=")
-					if !ok {
-						return fmt.Errorf("%q: write KEY=VALUE, e.g. memory=8GiB (keys: %s)", kv, strings.Join(c.Keys(), ", "))
-					}
-					next, err := vm.SetKey(c, strings.TrimSpace(key), strings.TrimSpace(value))
-					if err != nil {
-						return err
-					}
-					*c = *next
+				next, err := vm.SetKeys(c, args[1:]...)
+				if err != nil {
+					return err
 				}
+				*c = *next
 				return nil
 			})
 			if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -146,7 +145,7 @@ func (c *guiController) runnerBundles() []vm.Bundle {
 	}
 	var out []vm.Bundle
 	for _, e := range entries {
-		if !e.IsDir() || !strings.HasSuffix(e.Name(), vm.BundleExt) || strings.HasPrefix(e.Name(), ".") {
+		if !e.IsDir() || !vm.IsBundleName(e.Name()) {
 			continue
 		}
 		b := vm.Bundle{Dir: filepath.Join(c.lib.Root, e.Name())}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 
 	"github.com/vivarium-vm/vivarium/ui"
 	"github.com/vivarium-vm/vivarium/vm"
@@ -15,11 +14,14 @@ import (
 // guiHost answers the GUI's "can this computer do it?" from hostcap's
 // table, so a greyed-out setting says the same sentence the vz backend
 // refuses with.
-type guiHost struct{ host hostcap.Host }
+type guiHost struct {
+	host  hostcap.Host
+	accel qemu.HostProbe // what the qemu backend's accelerator choice looks at
+}
 
 var _ ui.Host = guiHost{}
 
-func newGUIHost() guiHost { return guiHost{host: hostcap.Current()} }
+func newGUIHost() guiHost { return guiHost{host: hostcap.Current(), accel: qemu.DetectHostProbe()} }
 
 // Sentences for what the qemu backend cannot do.
 const (
@@ -53,6 +55,17 @@ func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
 		}
 	case ui.FeatureRosetta:
 		return h.why(hostcap.Rosetta)
+	case ui.FeatureAccel:
+		if c.Backend != vm.BackendQEMU {
+			return ""
+		}
+		choice, err := qemu.ChooseAccel(c.Accel, c.Arch, h.accel)
+		if err != nil {
+			return err.Error()
+		}
+		if choice.Reason != "" {
+			return "This VM will run with " + choice.Reason + "."
+		}
 	case ui.FeatureSuspend:
 		if !vzBackend {
 			return qemuNoSuspend
@@ -60,23 +73,6 @@ func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
 		return h.why(hostcap.SaveRestore)
 	}
 	return ""
-}
-
-// Note says, for the accelerator setting of a QEMU VM, what it will run
-// with here and why when that is not the fastest: the sentence the runner
-// also writes to runner.log.
-func (h guiHost) Note(c *vm.Config, f ui.Feature) string {
-	if f != ui.FeatureAccel || c.Backend != vm.BackendQEMU {
-		return ""
-	}
-	choice, err := qemu.ChooseAccel(c.Accel, c.Arch, qemu.DetectHostProbe())
-	if err != nil {
-		return err.Error()
-	}
-	if choice.Reason != "" {
-		return "Runs with " + choice.Reason
-	}
-	return "Runs with " + strings.ToUpper(choice.Accel) + " (hardware acceleration)"
 }
 
 func (h guiHost) why(f hostcap.Feature) string {

@@ -9,9 +9,9 @@ import (
 	"github.com/vivarium-vm/vivarium/vm/qemu"
 )
 
-// TestAccelNoteSaysWhatAutoPicks: the settings editor's note under the
-// accelerator is the runner's own choice and reason for this host.
-func TestAccelNoteSaysWhatAutoPicks(t *testing.T) {
+// TestAccelSentenceSaysWhatAutoPicks: the settings editor's sentence under
+// the accelerator is the runner's own choice and reason on this host.
+func TestAccelSentenceSaysWhatAutoPicks(t *testing.T) {
 	t.Setenv(qemu.AccelEnv, "")
 	h := newGUIHost()
 	c := vm.NewConfig("n", vm.OSLinux)
@@ -20,19 +20,19 @@ func TestAccelNoteSaysWhatAutoPicks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	note := h.Note(c, ui.FeatureAccel)
-	if !strings.HasPrefix(note, "Runs with ") || !strings.Contains(strings.ToLower(note), want.Accel) {
-		t.Errorf("note %q, want it to name %s", note, want.Accel)
+	got := h.Unavailable(c, ui.FeatureAccel)
+	if want.Reason != "" && !strings.Contains(got, want.Reason) {
+		t.Errorf("sentence %q lacks the reason %q", got, want.Reason)
 	}
-	if want.Reason != "" && !strings.Contains(note, want.Reason) {
-		t.Errorf("note %q lacks the reason %q", note, want.Reason)
+	if want.Reason == "" && got != "" {
+		t.Errorf("sentence %q where %s is simply used", got, want.Accel)
 	}
 	c.Accel = vm.AccelHVF
-	if runtimeNote := h.Note(c, ui.FeatureAccel); !strings.Contains(runtimeNote, "hvf") {
-		t.Errorf("hvf on this host: note %q", runtimeNote)
+	if got := h.Unavailable(c, ui.FeatureAccel); !strings.Contains(got, "hvf") {
+		t.Errorf("hvf on this host: %q", got)
 	}
 	c.Backend = vm.BackendVZ
-	if n := h.Note(c, ui.FeatureAccel); n != "" {
-		t.Errorf("a vz VM has an accelerator note: %q", n)
+	if got := h.Unavailable(c, ui.FeatureAccel); got != "" {
+		t.Errorf("a vz VM has an accelerator sentence: %q", got)
 	}
 }

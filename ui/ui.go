@@ -22,6 +22,9 @@ type Library interface {
 	Inspect(ctx context.Context, name string) (*vm.Info, error)
 	Create(ctx context.Context, c *vm.Config, opts vm.CreateOptions) (*vm.Info, error)
 	Edit(ctx context.Context, name string, fn func(*vm.Config) error) (*vm.Info, error)
+	// EditIfUnchanged is Edit that writes only while config.toml is still
+	// at base (vm.ErrConfigChanged otherwise).
+	EditIfUnchanged(ctx context.Context, name string, base vm.Revision, fn func(*vm.Config) error) (*vm.Info, error)
 	Rename(ctx context.Context, from, to string) (*vm.Info, error)
 	Clone(ctx context.Context, from, to string, progress vm.Progress) (*vm.Info, error)
 	Delete(ctx context.Context, name string) error
@@ -85,8 +88,8 @@ const (
 	FeatureAudio      Feature = "audio"
 	FeatureDisposable Feature = "disposable"
 	FeatureSuspend    Feature = "suspend"
-	// FeatureAccel is the QEMU accelerator setting: Note says what "auto"
-	// picks on this host, and why when it is not the fastest.
+	// FeatureAccel is the QEMU accelerator; the host's sentence says which
+	// one the VM will really run with when it is not the obvious one.
 	FeatureAccel Feature = "accel"
 )
 
@@ -96,10 +99,6 @@ type Host interface {
 	// a VM configured as c on this host ("Display auto-resize needs macOS 14
 	// or later on this Mac"), or "" when it can.
 	Unavailable(c *vm.Config, feature Feature) string
-	// Note returns a sentence about how this host will use feature for c,
-	// shown under the setting ("auto runs this VM emulated (TCG): this
-	// host's /dev/kvm is kvm_pvm, ..."), or "" when there is nothing to say.
-	Note(c *vm.Config, feature Feature) string
 }
 
 // Progress is how far a long step has come. Total is 0 when unknown.
@@ -169,4 +168,3 @@ func (d *Deps) fill(a fyne.App) {
 type allowAll struct{}
 
 func (allowAll) Unavailable(*vm.Config, Feature) string { return "" }
-func (allowAll) Note(*vm.Config, Feature) string        { return "" }

@@ -13,6 +13,7 @@ import (
 const (
 	BundleExt       = ".vm"
 	ConfigFile      = "config.toml"
+	ConfigLockFile  = ".config.lock" // held while config.toml is read, changed and written
 	EFIVarsFile     = "efi-vars.fd"
 	AuxFile         = "aux.img"
 	HardwareFile    = "hardware-model.bin"
@@ -37,6 +38,13 @@ const maxSocketPath = 100
 // Bundle is a VM directory; all its paths are computed from Dir.
 type Bundle struct{ Dir string }
 
+// IsBundleName says whether a directory entry called name is a VM's
+// folder: NAME.vm, not hidden (the library's own working folders are).
+// Every listing of the library asks this, and nothing else.
+func IsBundleName(name string) bool {
+	return strings.HasSuffix(name, BundleExt) && len(name) > len(BundleExt) && !strings.HasPrefix(name, ".")
+}
+
 // Name is the VM's name: the directory name without ".vm".
 func (b Bundle) Name() string { return strings.TrimSuffix(filepath.Base(b.Dir), BundleExt) }
 
@@ -44,6 +52,7 @@ func (b Bundle) path(name string) string    { return filepath.Join(b.Dir, name) 
 func (b Bundle) runPath(name string) string { return filepath.Join(b.Dir, RunDir, name) }
 
 func (b Bundle) ConfigPath() string          { return b.path(ConfigFile) }
+func (b Bundle) ConfigLockPath() string      { return b.path(ConfigLockFile) }
 func (b Bundle) DiskPath(file string) string { return b.path(file) }
 func (b Bundle) EFIVarsPath() string         { return b.path(EFIVarsFile) }
 func (b Bundle) AuxPath() string             { return b.path(AuxFile) }

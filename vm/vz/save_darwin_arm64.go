@@ -42,7 +42,7 @@ func (i *instance) SaveState(ctx context.Context, path string) error {
 		}
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := vm.CommitFile(tmp, path); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("saving the VM's state: %w", err)
 	}
