@@ -333,7 +333,10 @@ func (r *run) saveThumbnail(ctx context.Context) {
 		os.Remove(tmp)
 		return
 	}
-	os.Rename(tmp, r.b.ThumbnailPath())
+	if err := vm.CommitFile(tmp, r.b.ThumbnailPath()); err != nil {
+		fmt.Fprintf(r.opts.Log, "thumbnail: %v\n", err)
+		os.Remove(tmp)
+	}
 }
 
 func (r *run) thumbnails(ctx context.Context, every time.Duration) {
