@@ -85,6 +85,9 @@ const (
 	FeatureAudio      Feature = "audio"
 	FeatureDisposable Feature = "disposable"
 	FeatureSuspend    Feature = "suspend"
+	FeatureArch       Feature = "arch"
+	// FeatureThumbnail is the library's picture of a VM's last screen.
+	FeatureThumbnail Feature = "thumbnail"
 )
 
 // Host says what this computer cannot do.
