@@ -11,9 +11,11 @@ all: build
 deps:
 	@scripts/deps.sh all
 
+# On macOS the binary is signed ad hoc with bundle/vivarium.entitlements
+# right after it is built: without that Apple lets it start no VM.
 build:
 	@scripts/deps.sh build
-	$(GO) build -o $(BIN) ./app
+	GO=$(GO) sh scripts/build.sh $(BIN)
 
 # Opens the library window. Without a display (a server, CI) it starts a
 # virtual one so the window still opens; screenshots come from `make screenshots`.
