@@ -171,3 +171,31 @@ func TestGUIControllerSaysWhyAStoppedVMCannotPause(t *testing.T) {
 		t.Errorf("Pause of a stopped VM = %v, want it to name the VM and say to start it first", err)
 	}
 }
+
+func TestTrayAvailable(t *testing.T) {
+	withBus := func(k string) string {
+		if k == "DBUS_SESSION_BUS_ADDRESS" {
+			return "unix:path=/run/user/1000/bus"
+		}
+		return ""
+	}
+	noBus := func(string) string { return "" }
+	tests := []struct {
+		name   string
+		goos   string
+		getenv func(string) string
+		want   bool
+	}{
+		{"mac menu bar", "darwin", noBus, true},
+		{"linux desktop with a session bus", "linux", withBus, true},
+		{"linux without a session bus", "linux", noBus, false},
+		{"windows notification area", "windows", noBus, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := trayAvailable(tt.goos, tt.getenv); got != tt.want {
+				t.Errorf("trayAvailable(%s) = %v, want %v", tt.goos, got, tt.want)
+			}
+		})
+	}
+}
