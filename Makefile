@@ -57,8 +57,14 @@ fuzz:
 testguest:
 	bash scripts/testguest.sh
 
+# The demo's guest is built from Debian's packages (apt-get): Linux only.
+ifeq ($(shell uname -s),Linux)
 demo: build testguest
 	bash scripts/demo.sh
+else
+demo:
+	@echo "make demo: skipped on $(shell uname -s): its guest is built from Debian's packages with apt-get; on a Mac, create a VM with 'vivarium create' or the library window instead."
+endif
 
 app:
 	bash scripts/mkapp.sh
@@ -70,7 +76,9 @@ bench:
 	bash bench/run.sh
 
 bench-quick:
-	@if [ -f bench/run.sh ]; then bash bench/run.sh --quick; fi
+	@if [ "$$(uname -s)" != Linux ]; then \
+		echo "make bench-quick: skipped on $$(uname -s): the benchmarks measure Linux tools (vivbench reads /proc and drives Xvfb and QEMU's window), so they run on Linux only."; \
+	elif [ -f bench/run.sh ]; then bash bench/run.sh --quick; fi
 
 screenshots: build
 	bash scripts/screenshots.sh

@@ -90,3 +90,37 @@ func TestMakeBuildRunsTheBuildScript(t *testing.T) {
 		}
 	}
 }
+
+// `make test` on a Mac skips the Linux-only parts with a line saying why,
+// and succeeds; on Linux they run (checked with make -n, which runs
+// nothing).
+func TestMakeSkipsLinuxOnlyPartsOnDarwin(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not on PATH")
+	}
+	tools := t.TempDir()
+	writeTestFile(t, filepath.Join(tools, "uname"), "#!/bin/sh\necho Darwin\n", 0o755)
+	for target, want := range map[string]string{
+		"bench-quick": "make bench-quick: skipped on Darwin: the benchmarks measure Linux tools",
+		"demo":        "make demo: skipped on Darwin: its guest is built from Debian's packages with apt-get",
+	} {
+		cmd := exec.Command("make", "-s", "-C", "..", target)
+		cmd.Env = append(os.Environ(), "PATH="+tools+string(os.PathListSeparator)+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("make %s on Darwin: %v\n%s", target, err, out)
+		}
+		if !strings.HasPrefix(string(out), want) {
+			t.Errorf("make %s on Darwin printed %q, want a line starting %q", target, out, want)
+		}
+	}
+	for target, want := range map[string]string{"bench-quick": "bash bench/run.sh --quick", "demo": "bash scripts/demo.sh"} {
+		out, err := exec.Command("make", "-C", "..", "-n", target).CombinedOutput()
+		if err != nil {
+			t.Fatalf("make -n %s: %v\n%s", target, err, out)
+		}
+		if !strings.Contains(string(out), want) {
+			t.Errorf("make -n %s on Linux does not run %q:\n%s", target, want, out)
+		}
+	}
+}
