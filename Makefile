@@ -40,9 +40,17 @@ lint:
 
 # Test binaries are built in parallel first; then the packages run one at a
 # time, so real QEMU guests never boot side by side on a 2-core machine.
+# A short probe boot first settles which accelerator really boots the test
+# guest here (a /dev/kvm that opens may still not run it) and says why;
+# every real-guest test uses it. The summary lists each skipped test with
+# its reason; with VIVARIUM_REQUIRE_QEMU=1 (CI) a real-guest test that
+# cannot run fails instead.
 unit:
 	$(GO) test -count=1 -run '^$$' ./... >/dev/null
-	$(GO) test -count=1 -p 1 -timeout 30m ./...
+	@accel=$$($(GO) run ./internal/testguest/cmd/accelprobe) || { \
+		[ "$${VIVARIUM_REQUIRE_QEMU:-}" != 1 ] || exit 1; echo "(the real-guest tests will say why they skip)"; }; \
+	export VIVARIUM_QEMU_ACCEL=$${VIVARIUM_QEMU_ACCEL:-$$accel}; \
+	set -o pipefail; $(GO) test -count=1 -p 1 -timeout 45m -json ./... | $(GO) run ./internal/tools/testsum
 
 check-darwin:
 	$(GO) run ./internal/tools/darwincheck -arch arm64,amd64 ./...

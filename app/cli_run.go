@@ -152,6 +152,11 @@ func startRunner(ctx context.Context, lib *vm.Library, name string, extra []stri
 	for {
 		select {
 		case <-exited:
+			// The runner saved why it failed, whole; older runners (and
+			// failures before it held the VM) only said it in the log.
+			if p, err := b.LastError(); err == nil && p != nil {
+				return "", p
+			}
 			return "", runnerError(b.RunnerLogPath(), logStart, name)
 		case <-ctx.Done():
 			return "", fmt.Errorf("%s did not start in time (%w); see 'vivarium logs %s'", name, ctx.Err(), name)
@@ -332,12 +337,20 @@ func statusCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Why the last run failed, while the VM is not running again.
+			var last *vm.Problem
+			if !info.State.Active() {
+				last, _ = info.Bundle().LastError()
+			}
 			if e.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"name": info.Name, "state": info.State, "error": info.Error})
+				return printJSON(cmd.OutOrStdout(), map[string]any{"name": info.Name, "state": info.State, "error": info.Error, "last_error": last})
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), info.State)
 			if info.Err != nil {
 				fmt.Fprintln(cmd.OutOrStdout(), info.Error)
+			}
+			if last != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "The last run failed (%s): %v\n", last.Time.Local().Format("2006-01-02 15:04:05"), last)
 			}
 			return nil
 		},

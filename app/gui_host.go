@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/vivarium-vm/vivarium/ui"
 	"github.com/vivarium-vm/vivarium/vm"
 	"github.com/vivarium-vm/vivarium/vm/hostcap"
 	"github.com/vivarium-vm/vivarium/vm/ipsw"
+	"github.com/vivarium-vm/vivarium/vm/qemu"
 	"github.com/vivarium-vm/vivarium/vm/vz"
 )
 
@@ -72,6 +74,23 @@ func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
 		return h.why(hostcap.SaveRestore)
 	}
 	return ""
+}
+
+// Note says, for the accelerator setting of a QEMU VM, what it will run
+// with here and why when that is not the fastest: the sentence the runner
+// also writes to runner.log.
+func (h guiHost) Note(c *vm.Config, f ui.Feature) string {
+	if f != ui.FeatureAccel || c.Backend != vm.BackendQEMU {
+		return ""
+	}
+	choice, err := qemu.ChooseAccel(c.Accel, c.Arch, qemu.DetectHostProbe())
+	if err != nil {
+		return err.Error()
+	}
+	if choice.Reason != "" {
+		return "Runs with " + choice.Reason
+	}
+	return "Runs with " + strings.ToUpper(choice.Accel) + " (hardware acceleration)"
 }
 
 func (h guiHost) why(f hostcap.Feature) string {

@@ -88,6 +88,9 @@ const (
 	FeatureArch       Feature = "arch"
 	// FeatureThumbnail is the library's picture of a VM's last screen.
 	FeatureThumbnail Feature = "thumbnail"
+	// FeatureAccel is the QEMU accelerator setting: Note says what "auto"
+	// picks on this host, and why when it is not the fastest.
+	FeatureAccel Feature = "accel"
 )
 
 // Host says what this computer cannot do.
@@ -96,6 +99,10 @@ type Host interface {
 	// a VM configured as c on this host ("Display auto-resize needs macOS 14
 	// or later on this Mac"), or "" when it can.
 	Unavailable(c *vm.Config, feature Feature) string
+	// Note returns a sentence about how this host will use feature for c,
+	// shown under the setting ("auto runs this VM emulated (TCG): this
+	// host's /dev/kvm is kvm_pvm, ..."), or "" when there is nothing to say.
+	Note(c *vm.Config, feature Feature) string
 }
 
 // Progress is how far a long step has come. Total is 0 when unknown.
@@ -165,3 +172,4 @@ func (d *Deps) fill(a fyne.App) {
 type allowAll struct{}
 
 func (allowAll) Unavailable(*vm.Config, Feature) string { return "" }
+func (allowAll) Note(*vm.Config, Feature) string        { return "" }

@@ -28,6 +28,7 @@ const (
 	PIDFile         = "runner.pid"
 	QEMUPIDFile     = "qemu.pid"
 	DisposableDir   = "disposable"
+	LastErrorFile   = "last-error.json"
 )
 
 // maxSocketPath keeps unix socket paths under macOS's 104-byte sun_path.
@@ -57,6 +58,7 @@ func (b Bundle) RunnerLogPath() string       { return b.runPath(RunnerLogFile) }
 func (b Bundle) PIDPath() string             { return b.runPath(PIDFile) }
 func (b Bundle) QEMUPIDPath() string         { return b.runPath(QEMUPIDFile) }
 func (b Bundle) DisposableDir() string       { return b.runPath(DisposableDir) }
+func (b Bundle) LastErrorPath() string       { return b.runPath(LastErrorFile) }
 
 // ControlSocketPath is run/control.sock, or, when that path is too long for
 // a unix socket, a short path under a private per-user directory in /tmp

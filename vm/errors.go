@@ -23,4 +23,9 @@ var (
 	ErrInvalidConfig = errors.New("invalid config")
 	// ErrNoSpace means the disk holding the library is full.
 	ErrNoSpace = errors.New("not enough disk space")
+	// ErrAccelerator means the hardware accelerator (KVM, HVF) could not
+	// run the guest.
+	ErrAccelerator = errors.New("the accelerator cannot run this guest")
+	// ErrNoDisplay means a window was asked for where there is no display.
+	ErrNoDisplay = errors.New("no display to open a window on")
 )

@@ -264,13 +264,20 @@ func (c *Controller) Subscribe(ctx context.Context) (<-chan ui.StateChange, erro
 	return ch, nil
 }
 
-// Host refuses the features in Refuse, with the sentence given.
-type Host struct{ Refuse map[ui.Feature]string }
+// Host refuses the features in Refuse, with the sentence given, and notes
+// those in Notes.
+type Host struct {
+	Refuse map[ui.Feature]string
+	Notes  map[ui.Feature]string
+}
 
 var _ ui.Host = Host{}
 
 // Unavailable returns the sentence for feature, if refused.
 func (h Host) Unavailable(_ *vm.Config, f ui.Feature) string { return h.Refuse[f] }
+
+// Note returns the note for feature, if any.
+func (h Host) Note(_ *vm.Config, f ui.Feature) string { return h.Notes[f] }
 
 // Files answers pickers at once with Picks, in order, and records what was
 // revealed.
