@@ -11,9 +11,11 @@ all: build
 deps:
 	@scripts/deps.sh all
 
+# On macOS the binary is signed ad hoc with bundle/vivarium.entitlements
+# right after it is built: without that Apple lets it start no VM.
 build:
 	@scripts/deps.sh build
-	$(GO) build -o $(BIN) ./app
+	GO=$(GO) sh scripts/build.sh $(BIN)
 
 # Opens the library window. Without a display (a server, CI) it starts a
 # virtual one so the window still opens; screenshots come from `make screenshots`.
@@ -64,8 +66,14 @@ fuzz:
 testguest:
 	bash scripts/testguest.sh
 
+# The demo's guest is built from Debian's packages (apt-get): Linux only.
+ifeq ($(shell uname -s),Linux)
 demo: build testguest
 	bash scripts/demo.sh
+else
+demo:
+	@echo "make demo: skipped on $(shell uname -s): its guest is built from Debian's packages with apt-get; on a Mac, create a VM with 'vivarium create' or the library window instead."
+endif
 
 app:
 	bash scripts/mkapp.sh
@@ -77,7 +85,9 @@ bench:
 	bash bench/run.sh
 
 bench-quick:
-	@if [ -f bench/run.sh ]; then bash bench/run.sh --quick; fi
+	@if [ "$$(uname -s)" != Linux ]; then \
+		echo "make bench-quick: skipped on $$(uname -s): the benchmarks measure Linux tools (vivbench reads /proc and drives Xvfb and QEMU's window), so they run on Linux only."; \
+	elif [ -f bench/run.sh ]; then bash bench/run.sh --quick; fi
 
 screenshots: build
 	bash scripts/screenshots.sh

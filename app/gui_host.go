@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/vivarium-vm/vivarium/ui"
 	"github.com/vivarium-vm/vivarium/vm"
@@ -27,6 +28,8 @@ func newGUIHost() guiHost { return guiHost{host: hostcap.Current(), accel: qemu.
 const (
 	qemuNoSuspend = "Suspending a VM needs the vz backend (Apple Virtualization); QEMU VMs can be paused or stopped"
 	qemuNoMacOS   = "macOS guests run only with the vz backend (Apple Virtualization)"
+	vzOtherArch   = "Apple Virtualization runs only guests of this Mac's own architecture (%s): choose QEMU to run an %s guest emulated"
+	vzNoThumbnail = "No picture of the screen: Apple Virtualization gives apps no way to capture a VM's display, so the library shows the guest's icon"
 )
 
 func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
@@ -47,7 +50,18 @@ func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
 		}
 	case ui.FeatureAutoResize:
 		if vzBackend {
-			return h.why(hostcap.AutoResize)
+			if why := h.why(hostcap.AutoResize); why != "" {
+				return why
+			}
+			return h.why(hostcap.FixedDisplaySize)
+		}
+	case ui.FeatureArch:
+		if vzBackend && h.host.OS == "darwin" && c.Arch != h.host.NativeArch() {
+			return fmt.Sprintf(vzOtherArch, h.host.NativeArch(), c.Arch)
+		}
+	case ui.FeatureThumbnail:
+		if vzBackend {
+			return vzNoThumbnail
 		}
 	case ui.FeatureClipboard:
 		if vzBackend && c.OS != vm.OSMacOS {

@@ -51,6 +51,10 @@ func newDetail(g *GUI, it *vmItem) fyne.CanvasObject {
 		shot.CornerRadius = 6
 		shot.SetMinSize(fyne.NewSize(400, 225))
 		parts = append(parts, container.NewCenter(shot))
+	} else if info.Config != nil {
+		if why := g.deps.Host.Unavailable(info.Config, FeatureThumbnail); why != "" {
+			parts = append(parts, hintLabel(why))
+		}
 	}
 	if rows := summary(info); len(rows) > 0 {
 		parts = append(parts, summaryGrid(container.New(layout.NewFormLayout()), rows))

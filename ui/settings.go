@@ -330,9 +330,10 @@ func (e *settingsEditor) general() fyne.CanvasObject {
 		}
 		return FeatureQEMU
 	}
-	arch := e.selectField("arch", "Architecture", "The guest's processor. A guest of another architecture than this computer's runs emulated, much slower.", []choice{
+	arch := e.selectField("arch", "Architecture", "The guest's processor. With QEMU, a guest of another architecture than this computer's runs emulated, much slower; Apple Virtualization runs only this computer's.", []choice{
 		{vm.ArchARM64, "arm64"}, {vm.ArchAMD64, "x86_64"},
 	}, func(c *vm.Config) *string { return &c.Arch })
+	arch.feature = fixed(FeatureArch)
 	return form(nameField, osField, backend, arch, e.accelField())
 }
 
@@ -399,6 +400,9 @@ func (e *settingsEditor) display() fyne.CanvasObject {
 	ppi := e.intField("display.ppi", "Pixels per inch", "80 for a normal screen, 144 for Retina.", func(c *vm.Config) *int { return &c.Display.PPI })
 	auto := e.checkField("display.auto_resize", "Resize", "Follow the window's size", "The guest's screen changes size with its window.", func(c *vm.Config) *bool { return &c.Display.AutoResize })
 	auto.feature = fixed(FeatureAutoResize)
+	// Whether on or off, auto-resize never stops a VM from starting: grey
+	// it out whenever the host cannot honour it (on vz, that is every Mac).
+	auto.isOn = func() bool { return false }
 	return form(w, h, ppi, auto)
 }
 

@@ -88,6 +88,9 @@ const (
 	FeatureAudio      Feature = "audio"
 	FeatureDisposable Feature = "disposable"
 	FeatureSuspend    Feature = "suspend"
+	FeatureArch       Feature = "arch"
+	// FeatureThumbnail is the library's picture of a VM's last screen.
+	FeatureThumbnail Feature = "thumbnail"
 	// FeatureAccel is the QEMU accelerator; the host's sentence says which
 	// one the VM will really run with when it is not the obvious one.
 	FeatureAccel Feature = "accel"

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -155,6 +154,7 @@ func runVM(ctx context.Context, lib *vm.Library, name string, backends Backends,
 		if err := w.RunWindow(ctx, name); err != nil {
 			fmt.Fprintf(opts.Log, "window: %v\n", err)
 		}
+		r.windowClosed(ctx)
 	}
 	waitErr := inst.Wait(context.Background())
 	<-r.done
@@ -364,14 +364,5 @@ func (r *run) stopOn(ctx context.Context) {
 		return
 	case <-ctx.Done():
 	}
-	fmt.Fprintf(r.opts.Log, "asked to stop: shutting the guest down (forcing it after %s)\n", r.opts.StopTimeout)
-	bg := context.Background()
-	if err := r.Stop(bg, false); err != nil && !strings.Contains(err.Error(), "not running") {
-		fmt.Fprintf(r.opts.Log, "polite stop: %v\n", err)
-	}
-	select {
-	case <-r.done:
-	case <-time.After(r.opts.StopTimeout):
-		r.inst.ForceStop(bg)
-	}
+	r.shutDown("asked to stop")
 }
