@@ -17,6 +17,8 @@ const (
 	AuxFile         = "aux.img"
 	HardwareFile    = "hardware-model.bin"
 	MachineIDFile   = "machine-id.bin"
+	KernelFile      = "kernel" // a Linux kernel brought in by an import
+	InitrdFile      = "initrd"
 	SavedStateFile  = "state.vzvmsave"
 	ThumbnailFile   = "thumbnail.png"
 	RunDir          = "run"
