@@ -121,6 +121,9 @@ func ExportUTM(ctx context.Context, b vm.Bundle, dir string, progress vm.Progres
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fail(err)
+	}
 	if err := os.Rename(tmp, final); err != nil {
 		return fail(err)
 	}

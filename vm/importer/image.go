@@ -402,3 +402,33 @@ func extractTarMember(ctx context.Context, path, name, dst string) error {
 	}
 	return fmt.Errorf("%s: no %s inside", path, name)
 }
+
+// ImportDisk brings the disk image at src, whatever its format, into dst
+// as a raw image (see BringDisk). It is the one way a disk image enters a
+// VM: the create command's --import-disk, the wizard's existing-disk kind
+// and every import use it.
+func ImportDisk(ctx context.Context, conv Converter, src, dst string, progress vm.Progress) (CopyMethod, int64, error) {
+	img, err := ProbeImage(src)
+	if err != nil {
+		return "", 0, err
+	}
+	return BringDisk(ctx, conv, img, dst, progress)
+}
+
+// DiskSize is the size of the disk the image at path holds, from its
+// header (the file of a qcow2 or VMDK is smaller than its disk).
+func DiskSize(ctx context.Context, conv Converter, path string) (vm.Size, error) {
+	img, err := ProbeImage(path)
+	if err != nil {
+		return 0, err
+	}
+	if img.Format == FormatOVA {
+		return 0, fmt.Errorf("%s is an .ova (a whole VM): import it with 'vivarium import' or the wizard's Import a VM…", path)
+	}
+	if img.Size <= 0 && conv != nil {
+		if img.Size, err = conv.Size(ctx, path, img.Format); err != nil {
+			return 0, err
+		}
+	}
+	return vm.Size(img.Size), nil
+}
