@@ -162,7 +162,7 @@ func importDisk(src string, progressTo io.Writer) func(context.Context, vm.Bundl
 	return func(ctx context.Context, tmp vm.Bundle, c *vm.Config) error {
 		dst := tmp.DiskPath(c.Disks[0].File)
 		os.Remove(dst) // Create made an empty one
-		_, size, err := importer.ImportDisk(ctx, qemu.ImageTool{}, src, dst, newProgressBar(progressTo, int64(c.Disks[0].Size), "importing"))
+		_, size, err := newImporter(nil).ImportDisk(ctx, src, dst, newProgressBar(progressTo, int64(c.Disks[0].Size), "importing"))
 		c.Disks[0].Size = vm.Size(size)
 		return err
 	}

@@ -18,8 +18,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vivarium-vm/vivarium/vm"
-	"github.com/vivarium-vm/vivarium/vm/importer"
-	"github.com/vivarium-vm/vivarium/vm/qemu"
 )
 
 func printJSON(w io.Writer, v any) error {
@@ -169,7 +167,7 @@ func (f *createFlags) config(name string) (*vm.Config, error) {
 		return nil, fmt.Errorf("--disk: %w", err)
 	}
 	if f.importDisk != "" {
-		size, err := importer.DiskSize(context.Background(), qemu.ImageTool{}, f.importDisk)
+		size, err := newImporter(nil).DiskSize(context.Background(), f.importDisk)
 		if err != nil {
 			return nil, fmt.Errorf("--import-disk: %w", err)
 		}

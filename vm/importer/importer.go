@@ -201,17 +201,7 @@ func (im *Importer) Plan(ctx context.Context, path string, opts Options) (*Plan,
 	if c.Name == "" {
 		c.Name = im.uniqueName(ctx, cleanName(p.Name))
 	}
-	// The kernel and initrd travel inside the VM's folder.
-	if final, err := im.Library.Bundle(c.Name); err == nil {
-		for _, f := range p.Files {
-			switch f.Dest {
-			case vm.KernelFile:
-				c.Boot.Kernel = filepath.Join(final.Dir, vm.KernelFile)
-			case vm.InitrdFile:
-				c.Boot.Initrd = filepath.Join(final.Dir, vm.InitrdFile)
-			}
-		}
-	}
+	im.placeBootFiles(p)
 	c.FillDefaults()
 	if err := c.Validate(); err != nil {
 		return p, fmt.Errorf("importing %s: the VM it would make is not valid: %w", path, err)
@@ -232,6 +222,7 @@ func (im *Importer) Import(ctx context.Context, path string, opts Options) (*Res
 // Make builds the VM p plans.
 func (im *Importer) Make(ctx context.Context, p *Plan, progress vm.Progress) (*Result, error) {
 	res := &Result{Plan: p}
+	im.placeBootFiles(p) // the name may have changed since Plan
 	var total int64
 	for _, d := range p.Config.Disks {
 		total += int64(d.Size)
@@ -280,6 +271,34 @@ func (im *Importer) Make(ctx context.Context, p *Plan, progress vm.Progress) (*R
 	}
 	res.Info = info
 	return res, nil
+}
+
+// placeBootFiles points the config at the kernel and initrd, which travel
+// inside the VM's folder.
+func (im *Importer) placeBootFiles(p *Plan) {
+	final, err := im.Library.Bundle(p.Config.Name)
+	if err != nil {
+		return // the name is refused by Validate, with its reason
+	}
+	for _, f := range p.Files {
+		switch f.Dest {
+		case vm.KernelFile:
+			p.Config.Boot.Kernel = filepath.Join(final.Dir, vm.KernelFile)
+		case vm.InitrdFile:
+			p.Config.Boot.Initrd = filepath.Join(final.Dir, vm.InitrdFile)
+		}
+	}
+}
+
+// ImportDisk brings a disk image of any format into dst as a raw image,
+// converting with im's Converter (see the package function ImportDisk).
+func (im *Importer) ImportDisk(ctx context.Context, src, dst string, progress vm.Progress) (CopyMethod, int64, error) {
+	return ImportDisk(ctx, im.Converter, src, dst, progress)
+}
+
+// DiskSize is the size of the disk the image at path holds.
+func (im *Importer) DiskSize(ctx context.Context, path string) (vm.Size, error) {
+	return DiskSize(ctx, im.Converter, path)
 }
 
 // bringItem brings one source file (a disk or a store) into dst.
