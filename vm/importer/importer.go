@@ -379,8 +379,3 @@ func (im *Importer) uniqueName(ctx context.Context, name string) string {
 		}
 	}
 }
-
-// isMAC reports whether s reads as a MAC address.
-func isMAC(s string) bool {
-	return len(strings.Split(s, ":")) == 6
-}

@@ -41,14 +41,14 @@ type tartConfig struct {
 func planTart(dir string, p *Plan) error {
 	data, err := os.ReadFile(filepath.Join(dir, tartConfigFile))
 	if err != nil {
-		return fmt.Errorf("Tart VM %s: %w", dir, err)
+		return fmt.Errorf("the Tart VM %s: %w", dir, err)
 	}
 	var t tartConfig
 	if err := json.Unmarshal(data, &t); err != nil {
-		return fmt.Errorf("Tart VM %s: config.json cannot be read: %w", dir, err)
+		return fmt.Errorf("the Tart VM %s: config.json cannot be read: %w", dir, err)
 	}
 	if t.Version > 1 {
-		return fmt.Errorf("Tart VM %s has config version %d, newer than the 1 Vivarium reads: update Vivarium", dir, t.Version)
+		return fmt.Errorf("the Tart VM %s has config version %d, newer than the 1 Vivarium reads: update Vivarium", dir, t.Version)
 	}
 	p.Kind = KindTart
 	p.Name = filepath.Base(dir)
@@ -60,7 +60,7 @@ func planTart(dir string, p *Plan) error {
 	case "amd64":
 		c.Arch = vm.ArchAMD64
 	default:
-		return fmt.Errorf("Tart VM %s: arch %q is neither arm64 nor amd64", dir, t.Arch)
+		return fmt.Errorf("the Tart VM %s: arch %q is neither arm64 nor amd64", dir, t.Arch)
 	}
 	c.CPUs = t.CPUCount
 	c.Memory = vm.Size(t.MemorySize)
@@ -73,13 +73,13 @@ func planTart(dir string, p *Plan) error {
 		model, err1 := base64.StdEncoding.DecodeString(t.HardwareModel)
 		ecid, err2 := base64.StdEncoding.DecodeString(t.ECID)
 		if t.HardwareModel == "" || t.ECID == "" || err1 != nil || err2 != nil {
-			return fmt.Errorf("Tart VM %s: hardwareModel or ecid is missing or not base64, and a macOS guest without its identity does not boot", dir)
+			return fmt.Errorf("the Tart VM %s: hardwareModel or ecid is missing or not base64, and a macOS guest without its identity does not boot", dir)
 		}
 		p.Files = append(p.Files,
 			Item{Dest: vm.HardwareFile, Data: model, What: "the hardware model"},
 			Item{Dest: vm.MachineIDFile, Data: ecid, What: "the machine identifier (ECID)"})
 		if err := p.addFile(vm.AuxFile, filepath.Join(dir, tartNVRAMFile), "the auxiliary storage (nvram.bin)"); err != nil {
-			return fmt.Errorf("Tart VM %s: %w", dir, err)
+			return fmt.Errorf("the Tart VM %s: %w", dir, err)
 		}
 	case "linux":
 		c.OS, c.Boot.Mode = vm.OSLinux, vm.BootEFI
@@ -90,11 +90,11 @@ func planTart(dir string, p *Plan) error {
 			p.Files[len(p.Files)-1].VZOnly = true
 		}
 	default:
-		return fmt.Errorf("Tart VM %s: os %q is neither darwin nor linux", dir, t.OS)
+		return fmt.Errorf("the Tart VM %s: os %q is neither darwin nor linux", dir, t.OS)
 	}
 	img, err := ProbeImage(filepath.Join(dir, tartDiskFile))
 	if err != nil {
-		return fmt.Errorf("Tart VM %s: %w", dir, err)
+		return fmt.Errorf("the Tart VM %s: %w", dir, err)
 	}
 	if t.DiskFormat == "asif" {
 		img.Format = FormatASIF
