@@ -137,7 +137,15 @@ func (w *wizard) showImportPreview() {
 		setShown(s.notBrought, "")
 		return
 	}
-	summaryGrid(s.preview, importRows(s.plan))
+	c := s.plan.Config
+	disks := make([]string, len(c.Disks))
+	for i, d := range c.Disks {
+		disks[i] = d.Size.Human()
+	}
+	summaryGrid(s.preview, []summaryRow{
+		{"From", fmt.Sprintf("%s: %s", s.plan.Kind, displayPath(s.plan.Source))},
+		{"Makes", fmt.Sprintf("%s on %s · %d CPUs · %s · boot %s · disks %s", osName(c.OS), backendName(c.Backend), c.CPUs, c.Memory.Human(), bootText(c), strings.Join(disks, ", "))},
+	})
 	setShown(s.notBrought, notBroughtText(s.plan))
 }
 

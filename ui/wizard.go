@@ -203,8 +203,8 @@ func (w *wizard) choosePage() fyne.CanvasObject {
 	}
 	linux := newChoiceCard(osIcon(vm.OSLinux), "Linux from an installer ISO", "Boot a distribution's installer (Ubuntu, Fedora, Debian…) with EFI and install it onto a new disk.", func() { w.choose(kindISO) })
 	kernel := newChoiceCard(osIcon(vm.OSLinux), "Linux from a kernel and initrd", "Boot a kernel directly, for lightweight or custom guests.", func() { w.choose(kindKernel) })
-	image := newChoiceCard(osIcon(vm.OSOther), "An existing disk image", "Copy a disk image (raw, qcow2, VMDK, VDI, VHDX) into a new VM and boot it with EFI.", func() { w.choose(kindImage) })
-	imp := newChoiceCard(osIcon(vm.OSOther), "Import a VM…", "Bring a VM over from UTM, Tart or VirtualBuddy, or a disk image or .ova with its settings. The original is never changed.", func() { w.choose(kindImport) })
+	image := newChoiceCard(osIcon(vm.OSOther), "An existing disk image", "Copy or convert a disk image into a new VM and boot it with EFI.", func() { w.choose(kindImage) })
+	imp := newChoiceCard(osIcon(vm.OSOther), "Import a VM…", "From UTM, Tart, VirtualBuddy, or a disk image (.qcow2, .vmdk, .ova…).", func() { w.choose(kindImport) })
 	if why := w.g.importUnavailable(); why != "" {
 		imp.disable(why)
 	}

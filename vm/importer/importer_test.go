@@ -295,7 +295,7 @@ func TestImportUTMQEMUKernelBoot(t *testing.T) {
 		os: vm.OSLinux, backend: vm.BackendQEMU, arch: vm.ArchARM64, boot: vm.BootLinux, cpus: 2, memory: 1 * vm.GiB,
 		disks:      []string{disk},
 		files:      map[string]string{vm.KernelFile: sumOf(t, []byte("kernel bytes")), vm.InitrdFile: sumOf(t, []byte("initrd bytes"))},
-		notBrought: []string{"1 port forwards", "shared folder (VirtFS)"},
+		notBrought: []string{"port forwarding rules (1)", "shared folder (VirtFS)"},
 	})
 	b := res.Info.Config.Boot
 	if b.Cmdline != "console=ttyAMA0 root=/dev/vda" || b.Kernel != filepath.Join(res.Info.Dir, vm.KernelFile) || b.Initrd != filepath.Join(res.Info.Dir, vm.InitrdFile) {

@@ -408,7 +408,7 @@ func utmNetwork(nets []utmNIC, p *Plan) {
 		p.notBrought("the %s network card: Vivarium uses virtio-net (the guest needs its driver)", n.Hardware)
 	}
 	if len(n.PortForward) > 0 {
-		p.notBrought("%d port forwards", len(n.PortForward))
+		p.notBrought("the port forwarding rules (%d)", len(n.PortForward))
 	}
 	if len(nets) > 1 {
 		p.notBrought("%d more network cards: Vivarium gives a VM one", len(nets)-1)
