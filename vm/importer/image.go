@@ -97,6 +97,10 @@ func ProbeImage(path string) (Image, error) {
 		}
 	case len(head) >= 0x178 && le.Uint32(head[0x40:]) == 0xbeda107f:
 		img.Format, img.Size = FormatVDI, int64(le.Uint64(head[0x170:]))
+	case bytes.HasPrefix(head, []byte("shdw")):
+		img.Format = FormatASIF
+	case bytes.HasPrefix(head, []byte("sprs")):
+		img.Format = FormatDMG // a .sparseimage
 	case bytes.HasPrefix(head, []byte("vhdxfile")):
 		img.Format = FormatVHDX
 	case bytes.HasPrefix(head, []byte("conectix")) && len(head) >= 56:
@@ -104,10 +108,16 @@ func ProbeImage(path string) (Image, error) {
 	case len(head) >= 263 && string(head[257:262]) == "ustar":
 		img.Format = FormatOVA
 	case st.Size() >= 512 && st.Size()%512 == 0:
-		// A fixed VHD is raw data with a 512-byte footer at the end.
+		// A fixed VHD is raw data with a 512-byte footer at the end; a .dmg
+		// (UDIF) ends with a "koly" trailer.
 		foot := make([]byte, 512)
-		if _, err := f.ReadAt(foot, st.Size()-512); err == nil && bytes.HasPrefix(foot, []byte("conectix")) {
-			img.Format, img.Size = FormatVHD, int64(be.Uint64(foot[48:]))
+		if _, err := f.ReadAt(foot, st.Size()-512); err == nil {
+			switch {
+			case bytes.HasPrefix(foot, []byte("conectix")):
+				img.Format, img.Size = FormatVHD, int64(be.Uint64(foot[48:]))
+			case bytes.HasPrefix(foot, []byte("koly")):
+				img.Format = FormatDMG
+			}
 		}
 	}
 	return img, nil
@@ -164,7 +174,7 @@ func BringDisk(ctx context.Context, conv Converter, src Image, dst string, progr
 		}
 		return MethodSparse, st.Size(), nil
 	case FormatASIF, FormatDMG, FormatOVA:
-		return "", 0, fmt.Errorf("%s is an %s image, which cannot be used as a VM disk directly; convert it to raw first (on a Mac: diskutil image convert --format RAW)", src.Path, src.Format)
+		return "", 0, fmt.Errorf("%s is an %s image, which Vivarium cannot use or convert; convert it to a raw image first on a Mac (diskutil image convert, format RAW) and import that", src.Path, src.Format)
 	}
 	if conv == nil {
 		return "", 0, fmt.Errorf("%s is a %s image: %w; install QEMU's tools (Debian: apt-get install qemu-utils; macOS: brew install qemu)", src.Path, src.Format, ErrNeedsConverter)

@@ -137,10 +137,15 @@ func TestImportUTMFixtureQEMU(t *testing.T) {
 		}
 	}
 
-	// Again, keeping the MAC address: a second VM, with a note saying why.
+	// Again, keeping the MAC address: a second VM, with a note saying why;
+	// this time efi_vars.fd is qcow2, as UTM has written it since 2022, and
+	// comes over converted to raw.
+	os.Remove(filepath.Join(data, "efi_vars.fd"))
+	vars = importertest.Image(t, filepath.Join(data, "efi_vars.fd"), "qcow2", 2*mib, "efivars-qcow2")
 	res = importAndCheck(t, im, src, importer.Options{KeepMAC: true}, want{
 		os: vm.OSOther, backend: vm.BackendQEMU, arch: vm.ArchAMD64, boot: vm.BootEFI,
 		cpus: 8, memory: 8 * vm.GiB, disks: []string{efiDisk, main},
+		files: map[string]string{vm.EFIVarsFile: vars},
 	})
 	if res.Info.Name != "macOS 12 X86-64 (config only) 2" {
 		t.Errorf("second import named %q", res.Info.Name)
@@ -516,6 +521,33 @@ func TestQCOW2NeedsConverter(t *testing.T) {
 	_, err := im.Import(context.Background(), src, importer.Options{})
 	if !errors.Is(err, importer.ErrNeedsConverter) || !strings.Contains(err.Error(), "qemu-utils") {
 		t.Errorf("qcow2 without a converter: %v", err)
+	}
+}
+
+// TestAppleImageFormatsAreRefusedWithHowToConvert: an ASIF disk (macOS 26)
+// in a UTM Apple bundle is found by its header and refused with how to
+// convert it, not copied as if it were raw.
+func TestAppleImageFormatsAreRefusedWithHowToConvert(t *testing.T) {
+	im, lib := newImporter(t)
+	src := filepath.Join(t.TempDir(), "Tahoe.utm")
+	disk := filepath.Join(src, "Data", "disk.img")
+	importertest.WriteFile(t, disk, append([]byte("shdw\x00\x00\x00\x01"), make([]byte, 4088)...))
+	model, id := importertest.Identity(t)
+	importertest.Image(t, filepath.Join(src, "Data", "AuxiliaryStorage"), "raw", 1*mib, "aux")
+	utmAppleBundle(t, src,
+		map[string]any{"Architecture": "aarch64", "CPUCount": 4, "MemorySize": 8192,
+			"Boot":        map[string]any{"OperatingSystem": "macOS"},
+			"MacPlatform": map[string]any{"HardwareModel": model, "MachineIdentifier": id, "AuxiliaryStoragePath": "AuxiliaryStorage"}},
+		map[string]any{}, []any{map[string]any{"Identifier": "D", "ImageName": "disk.img"}})
+	if img, err := importer.ProbeImage(disk); err != nil || img.Format != importer.FormatASIF {
+		t.Errorf("probe of an ASIF image: %+v %v", img, err)
+	}
+	_, err := im.Import(context.Background(), src, importer.Options{})
+	if err == nil || !strings.Contains(err.Error(), "asif") || !strings.Contains(err.Error(), "diskutil image convert") {
+		t.Errorf("import of an ASIF disk: %v", err)
+	}
+	if entries, _ := os.ReadDir(lib.Root); len(entries) != 0 {
+		t.Errorf("the refused import left %v", entries)
 	}
 }
 
