@@ -174,7 +174,7 @@ func BringDisk(ctx context.Context, conv Converter, src Image, dst string, progr
 		}
 		return MethodSparse, st.Size(), nil
 	case FormatASIF, FormatDMG, FormatOVA:
-		return "", 0, fmt.Errorf("%s is an %s image, which Vivarium cannot use or convert; convert it to a raw image first on a Mac (diskutil image convert, format RAW) and import that", src.Path, src.Format)
+		return "", 0, fmt.Errorf("%s is in the %s format, which Vivarium cannot use or convert; convert it to a raw image first on a Mac (diskutil image convert, format RAW) and import that", src.Path, src.Format)
 	}
 	if conv == nil {
 		return "", 0, fmt.Errorf("%s is a %s image: %w; install QEMU's tools (Debian: apt-get install qemu-utils; macOS: brew install qemu)", src.Path, src.Format, ErrNeedsConverter)
