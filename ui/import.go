@@ -231,24 +231,51 @@ func (g *GUI) ImportDropped(uris []fyne.URI) {
 			g.showError(fmt.Errorf("%s is not a file on this computer; drop a VM or a disk image from Finder or the Files app", u))
 			continue
 		}
-		path := u.Path()
-		var res *importer.Result
-		g.model.do(g.ctx, func(ctx context.Context) error {
-			p, err := g.deps.Importer.Plan(ctx, path, importer.Options{})
-			if err != nil {
-				return err
-			}
-			res, err = g.deps.Importer.Make(ctx, p, nil)
+		g.importDroppedPath(u.Path())
+	}
+}
+
+// importDroppedPath imports one dropped path, with a progress bar and a
+// Cancel button while the disks come over.
+func (g *GUI) importDroppedPath(path string) {
+	ctx, cancel := context.WithCancel(g.ctx)
+	status := widget.NewLabel("Reading " + displayPath(path) + "…")
+	status.Wrapping = fyne.TextWrapWord
+	bar := widget.NewProgressBar()
+	d := dialog.NewCustom("Importing", "Cancel", container.NewVBox(status, bar), g.lib.win)
+	d.SetOnClosed(cancel)
+	d.Resize(fyne.NewSize(480, 160))
+	d.Show()
+	report := newProgressReporter(g.deps.Do, func(p Progress) {
+		status.SetText(p.Step)
+		if p.Total > 0 {
+			bar.SetValue(float64(p.Done) / float64(p.Total))
+		}
+	})
+	var res *importer.Result
+	g.model.do(ctx, func(ctx context.Context) error {
+		p, err := g.deps.Importer.Plan(ctx, path, importer.Options{})
+		if err != nil {
 			return err
-		}, func(err error) {
-			if err != nil {
-				g.showError(err)
-				return
-			}
+		}
+		step := fmt.Sprintf("Bringing “%s” over from %s…", p.Config.Name, p.Kind)
+		report(Progress{Step: step})
+		res, err = g.deps.Importer.Make(ctx, p, func(done, total int64) {
+			report(Progress{Step: step, Done: done, Total: total})
+		})
+		return err
+	}, func(err error) {
+		d.Hide()
+		switch {
+		case errors.Is(err, context.Canceled):
+			// The person cancelled: nothing was made, nothing to say.
+		case err != nil:
+			g.showError(err)
+		default:
 			g.lib.selected = res.Info.Name
 			g.showImported(res)
-		})
-	}
+		}
+	})
 }
 
 // showImported tells the person what an import made and what it left.
