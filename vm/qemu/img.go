@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -43,6 +45,10 @@ func (t ImageTool) Convert(ctx context.Context, src string, format importer.Form
 	bin, err := t.binary()
 	if err != nil {
 		return err
+	}
+	// qemu-img would overwrite dst; a conversion only ever makes a new file.
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("%s already exists: %w", dst, fs.ErrExist)
 	}
 	var total int64
 	if progress != nil {
