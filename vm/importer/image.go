@@ -36,6 +36,10 @@ const (
 	// FormatDMG covers Apple's disk images (.dmg, .sparseimage) VirtualBuddy
 	// can use for extra disks.
 	FormatDMG Format = "dmg"
+	// Files that are no disk image, recognised to say what to do instead.
+	FormatZip        Format = "zip"
+	FormatCompressed Format = "compressed"
+	FormatISO        Format = "iso"
 )
 
 // Image is a disk image file: its format, from its header, and the size of
@@ -101,12 +105,19 @@ func ProbeImage(path string) (Image, error) {
 		img.Format = FormatASIF
 	case bytes.HasPrefix(head, []byte("sprs")):
 		img.Format = FormatDMG // a .sparseimage
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		img.Format = FormatZip
+	case bytes.HasPrefix(head, []byte("\x1f\x8b")), bytes.HasPrefix(head, []byte("\xfd7zXZ\x00")),
+		bytes.HasPrefix(head, []byte("\x28\xb5\x2f\xfd")), bytes.HasPrefix(head, []byte("BZh")):
+		img.Format = FormatCompressed // gzip, xz, zstd, bzip2
 	case bytes.HasPrefix(head, []byte("vhdxfile")):
 		img.Format = FormatVHDX
 	case bytes.HasPrefix(head, []byte("conectix")) && len(head) >= 56:
 		img.Format, img.Size = FormatVHD, int64(be.Uint64(head[48:]))
 	case len(head) >= 263 && string(head[257:262]) == "ustar":
 		img.Format = FormatOVA
+	case isISO(f):
+		img.Format = FormatISO
 	case st.Size() >= 512 && st.Size()%512 == 0:
 		// A fixed VHD is raw data with a 512-byte footer at the end; a .dmg
 		// (UDIF) ends with a "koly" trailer.
@@ -121,6 +132,31 @@ func ProbeImage(path string) (Image, error) {
 		}
 	}
 	return img, nil
+}
+
+// isISO reports an ISO 9660 image (an installer), by its volume descriptor.
+func isISO(f *os.File) bool {
+	id := make([]byte, 5)
+	_, err := f.ReadAt(id, 0x8001)
+	return err == nil && string(id) == "CD001"
+}
+
+// checkDisk refuses a file given as a disk image that is not one, saying
+// what it is and what to do with it.
+func checkDisk(img Image) error {
+	switch img.Format {
+	case FormatZip:
+		return fmt.Errorf("%s is a zip archive, not a disk image: unzip it first (a .utm.zip holds a .utm bundle to import)", img.Path)
+	case FormatCompressed:
+		return fmt.Errorf("%s is compressed (gzip, xz, zstd or bzip2): decompress it first, then import the image inside", img.Path)
+	case FormatISO:
+		return fmt.Errorf("%s is an installer ISO, not a VM's disk: make a VM that boots it (vivarium create --iso, or the wizard's Linux from an installer ISO)", img.Path)
+	case FormatRaw:
+		if img.Size < 512 || img.Size%512 != 0 {
+			return fmt.Errorf("%s is not a disk image: a raw disk is a whole number of 512-byte sectors and this file is %d bytes", img.Path, img.Size)
+		}
+	}
+	return nil
 }
 
 // vmdkDescriptorSectors adds up the extents of a VMDK descriptor (a split
@@ -173,6 +209,8 @@ func BringDisk(ctx context.Context, conv Converter, src Image, dst string, progr
 			return MethodClone, st.Size(), nil
 		}
 		return MethodSparse, st.Size(), nil
+	case FormatZip, FormatCompressed, FormatISO:
+		return "", 0, checkDisk(src)
 	case FormatASIF, FormatDMG, FormatOVA:
 		return "", 0, fmt.Errorf("%s is in the %s format, which Vivarium cannot use or convert; convert it to a raw image first on a Mac (diskutil image convert, format RAW) and import that", src.Path, src.Format)
 	}
@@ -194,6 +232,9 @@ func BringDisk(ctx context.Context, conv Converter, src Image, dst string, progr
 func planImage(ctx context.Context, conv Converter, path string, img Image, p *Plan) error {
 	if img.Format == FormatOVA {
 		return planOVA(path, p)
+	}
+	if err := checkDisk(img); err != nil {
+		return err
 	}
 	if img.Size <= 0 && conv != nil {
 		if n, err := conv.Size(ctx, path, img.Format); err == nil {
@@ -422,6 +463,9 @@ func ImportDisk(ctx context.Context, conv Converter, src, dst string, progress v
 	if err != nil {
 		return "", 0, err
 	}
+	if err := checkDisk(img); err != nil {
+		return "", 0, err
+	}
 	return BringDisk(ctx, conv, img, dst, progress)
 }
 
@@ -434,6 +478,9 @@ func DiskSize(ctx context.Context, conv Converter, path string) (vm.Size, error)
 	}
 	if img.Format == FormatOVA {
 		return 0, fmt.Errorf("%s is an .ova (a whole VM): import it with 'vivarium import' or the wizard's Import a VM…", path)
+	}
+	if err := checkDisk(img); err != nil {
+		return 0, err
 	}
 	if img.Size <= 0 && conv != nil {
 		if img.Size, err = conv.Size(ctx, path, img.Format); err != nil {

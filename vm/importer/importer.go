@@ -43,6 +43,8 @@ type Item struct {
 	Data   []byte
 	Format Format // of Path, from its header
 	What   string // what it is, for messages
+	// Verbatim copies the file's bytes as they are (a kernel, an initrd).
+	Verbatim bool
 	// VZOnly marks a file only Apple's framework reads (its EFI variable
 	// store); a VM imported to the qemu backend goes without it.
 	VZOnly bool
@@ -314,6 +316,12 @@ func bringItem(ctx context.Context, conv Converter, tmp vm.Bundle, it Item, dst 
 		defer os.Remove(part)
 		src = part
 	}
+	if it.Verbatim {
+		if _, err := vm.CopyDisk(ctx, src, dst, progress); err != nil {
+			return "", 0, err
+		}
+		return MethodSparse, 0, os.Chmod(dst, 0o644)
+	}
 	img, err := ProbeImage(src)
 	if err != nil {
 		return "", 0, err
@@ -334,6 +342,14 @@ func (p *Plan) addDisk(img Image, readOnly bool) {
 
 // addFile adds a file (a store, a kernel) the source has at path.
 func (p *Plan) addFile(dest, path, what string) error {
+	if dest == vm.KernelFile || dest == vm.InitrdFile {
+		// Boot files are not disks: their bytes come over as they are.
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		p.Files = append(p.Files, Item{Dest: dest, Path: path, Verbatim: true, What: what})
+		return nil
+	}
 	img, err := ProbeImage(path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)

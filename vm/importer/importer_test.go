@@ -557,3 +557,38 @@ func TestDetectRefusesUnknownFolder(t *testing.T) {
 		t.Errorf("Detect of an empty folder: %v", err)
 	}
 }
+
+// TestNotADiskImageIsRefusedWithWhatItIs: files people drop by mistake
+// are named for what they are, with what to do, and nothing is made.
+func TestNotADiskImageIsRefusedWithWhatItIs(t *testing.T) {
+	im, lib := newImporter(t)
+	iso := make([]byte, 0x9000)
+	copy(iso[0x8001:], "CD001")
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"Debian.utm.zip", append([]byte("PK\x03\x04"), make([]byte, 1020)...), "unzip it first"},
+		{"disk.img.gz", append([]byte("\x1f\x8b\x08\x00"), make([]byte, 1020)...), "decompress it first"},
+		{"disk.raw.xz", append([]byte("\xfd7zXZ\x00"), make([]byte, 1018)...), "decompress it first"},
+		{"debian-12.iso", iso, "installer ISO"},
+		{"notes.txt", []byte("not a disk\n"), "not a disk image"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := filepath.Join(t.TempDir(), tc.name)
+			importertest.WriteFile(t, src, tc.data)
+			_, err := im.Import(context.Background(), src, importer.Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("import: %v, want %q", err, tc.want)
+			}
+			_, _, err = im.ImportDisk(context.Background(), src, filepath.Join(t.TempDir(), "disk.img"), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("ImportDisk: %v, want %q", err, tc.want)
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(lib.Root); len(entries) != 0 {
+		t.Errorf("refused imports left %v", entries)
+	}
+}
