@@ -52,6 +52,9 @@ func planTart(dir string, p *Plan) error {
 	}
 	p.Kind = KindTart
 	p.Name = filepath.Base(dir)
+	if heldByAnother(filepath.Join(dir, tartConfigFile)) {
+		return fmt.Errorf("the Tart VM %s is running (tart holds its config.json): stop it first (tart stop %s), then import it", dir, p.Name)
+	}
 	c := p.Config
 	c.Backend = vm.BackendVZ
 	switch t.Arch {
