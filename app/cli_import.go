@@ -140,7 +140,8 @@ func exportCommand(e *env) *cobra.Command {
 			for _, d := range info.Disks {
 				total += int64(d.Size)
 			}
-			res, err := importer.ExportUTM(cmd.Context(), info.Bundle(), dir, newProgressBar(cmd.ErrOrStderr(), total, "exporting"))
+			res, err := importer.ExportUTM(cmd.Context(), info.Bundle(), dir, importer.ExportOptions{
+				QCOW2: qemu.ImageTool{}, Progress: newProgressBar(cmd.ErrOrStderr(), total, "exporting")})
 			if err != nil {
 				return err
 			}

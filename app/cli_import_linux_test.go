@@ -42,7 +42,7 @@ func TestImportedUTMVMBoots(t *testing.T) {
 		"Information": map[string]any{"Name": v.name, "Icon": "linux", "IconCustom": false, "UUID": "5B7D8E9F-1111-4222-8333-444455556666"},
 		"System":      map[string]any{"Architecture": "x86_64", "Target": "q35", "CPU": "default", "CPUCount": 1, "MemorySize": 512, "CPUFlagsAdd": []string{}, "CPUFlagsRemove": []string{}},
 		"QEMU": map[string]any{"UEFIBoot": false, "PS2Controller": false, "RNGDevice": true,
-			"AdditionalArguments": []string{"-append", testguest.Cmdline(nil, []string{testguest.ActionDiskRead})}},
+			"AdditionalArguments": []string{`-append "` + testguest.Cmdline(nil, []string{testguest.ActionDiskRead}) + `"`}},
 		"Drive": []any{
 			map[string]any{"Identifier": "K", "ImageName": "vmlinux", "ImageType": "LinuxKernel", "Interface": "None", "ReadOnly": true},
 			map[string]any{"Identifier": "I", "ImageName": "initrd.img", "ImageType": "LinuxInitrd", "Interface": "None", "ReadOnly": true},

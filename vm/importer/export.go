@@ -25,12 +25,28 @@ type ExportResult struct {
 	NotCarried []string
 }
 
+// QCOW2Writer writes a raw image as a new qcow2 file, the format UTM keeps
+// a QEMU VM's EFI variables in. *qemu.ImageTool is one.
+type QCOW2Writer interface {
+	ToQCOW2(ctx context.Context, src, dst string) error
+}
+
+// ExportOptions adjust an export.
+type ExportOptions struct {
+	// QCOW2 writes a QEMU VM's EFI variables as UTM keeps them; without it
+	// they stay behind and UTM starts with fresh ones.
+	QCOW2 QCOW2Writer
+	// Progress reports bytes of disk written, out of the total.
+	Progress vm.Progress
+}
+
 // ExportUTM writes the stopped VM in b as a UTM 4 bundle dir/<Name>.utm:
 // config.plist for UTM's Apple backend (vz VMs) or QEMU backend (qemu VMs)
 // and Data/ with the disks (cloned where the filesystem can), macOS
 // identity and stores. It is built in a temporary folder beside it and
-// renamed into place. progress may be nil.
-func ExportUTM(ctx context.Context, b vm.Bundle, dir string, progress vm.Progress) (*ExportResult, error) {
+// renamed into place.
+func ExportUTM(ctx context.Context, b vm.Bundle, dir string, opts ExportOptions) (*ExportResult, error) {
+	progress := opts.Progress
 	lock, err := b.TryLock()
 	if err != nil {
 		return nil, fmt.Errorf("cannot export %q while it runs: %w; stop it first", b.Name(), vm.ErrRunning)
@@ -96,6 +112,9 @@ func ExportUTM(ctx context.Context, b vm.Bundle, dir string, progress vm.Progres
 		cfg, err = utmAppleConfig(c, b, copyIn, res)
 	default:
 		cfg, err = utmQEMUConfig(c, b, copyIn, res)
+		if err == nil && c.Boot.Mode == vm.BootEFI {
+			utmQEMUVars(ctx, b, data, opts.QCOW2, res)
+		}
 	}
 	if err != nil {
 		return fail(err)
@@ -231,11 +250,9 @@ func utmQEMUConfig(c *vm.Config, b vm.Bundle, copyIn func(src, name string) erro
 			bootDrives = append(bootDrives, map[string]any{"Identifier": newUUID(), "ImageName": "initrd", "ImageType": "LinuxInitrd", "Interface": "None", "InterfaceVersion": 1, "ReadOnly": true})
 		}
 		if c.Boot.Cmdline != "" {
-			extra = append(extra, "-append", c.Boot.Cmdline)
+			// UTM splits each entry at spaces outside double quotes.
+			extra = append(extra, `-append "`+c.Boot.Cmdline+`"`)
 		}
-	}
-	if c.Boot.Mode == vm.BootEFI {
-		res.NotCarried = append(res.NotCarried, "the EFI variables: UTM makes fresh ones on the first start and finds the boot loader on the disk")
 	}
 	if c.Boot.ISO != "" {
 		res.NotCarried = append(res.NotCarried, "the install ISO "+c.Boot.ISO+": attach it to the CD drive in UTM if still needed")
@@ -264,6 +281,27 @@ func utmQEMUConfig(c *vm.Config, b vm.Bundle, copyIn func(src, name string) erro
 	}
 	cfg["bootDrives"] = bootDrives
 	return cfg, nil
+}
+
+// utmQEMUVars writes the EFI variables (boot entries) as UTM keeps them:
+// Data/efi_vars.fd in qcow2. Without a variable store yet, or without
+// qemu-img, UTM makes fresh ones from its template, which the result says.
+func utmQEMUVars(ctx context.Context, b vm.Bundle, data string, conv QCOW2Writer, res *ExportResult) {
+	why := ""
+	switch _, err := os.Stat(b.EFIVarsPath()); {
+	case err != nil:
+		return // never started: UTM makes its own, as Vivarium would have
+	case conv == nil:
+		why = "qemu-img is needed to write them as UTM keeps them"
+	default:
+		if err := conv.ToQCOW2(ctx, b.EFIVarsPath(), filepath.Join(data, utmEFIVarsFile)); err != nil {
+			why = err.Error()
+		}
+	}
+	if why != "" {
+		os.Remove(filepath.Join(data, utmEFIVarsFile))
+		res.NotCarried = append(res.NotCarried, "the EFI variables ("+why+"): UTM makes fresh ones; a guest without a fallback boot loader may need its boot entry again")
+	}
 }
 
 func orEmpty(s []string) []string {

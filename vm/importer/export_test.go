@@ -12,6 +12,7 @@ import (
 	"github.com/vivarium-vm/vivarium/vm"
 	"github.com/vivarium-vm/vivarium/vm/importer"
 	"github.com/vivarium-vm/vivarium/vm/importer/importertest"
+	"github.com/vivarium-vm/vivarium/vm/qemu"
 )
 
 // TestExportUTMRoundTrip exports a QEMU Linux VM and a vz macOS VM as
@@ -33,6 +34,9 @@ func TestExportUTMRoundTrip(t *testing.T) {
 	mac.CPUs, mac.Memory = 4, 8*vm.GiB
 	mac.Disks = []vm.Disk{{File: vm.DiskFileName(0), Size: 40 * vm.MiB}}
 	model, id := importertest.Identity(t)
+	efi := vm.NewConfig("Debian EFI", vm.OSLinux)
+	efi.Backend, efi.Arch, efi.CPUs, efi.Memory = vm.BackendQEMU, vm.ArchARM64, 2, 2*vm.GiB
+	efi.Disks = []vm.Disk{{File: vm.DiskFileName(0), Size: 24 * vm.MiB}}
 
 	for _, tc := range []struct {
 		c       *vm.Config
@@ -41,6 +45,9 @@ func TestExportUTMRoundTrip(t *testing.T) {
 		files   []string
 	}{
 		{c: linux, backend: "QEMU"},
+		{c: efi, backend: "QEMU", extra: func(b vm.Bundle) {
+			importertest.RawDisk(t, b.EFIVarsPath(), 64<<20, "boot entries")
+		}, files: []string{vm.EFIVarsFile}},
 		{c: mac, backend: "Apple", extra: func(b vm.Bundle) {
 			importertest.WriteFile(t, b.HardwareModelPath(), model)
 			importertest.WriteFile(t, b.MachineIDPath(), id)
@@ -59,7 +66,7 @@ func TestExportUTMRoundTrip(t *testing.T) {
 				tc.extra(b)
 			}
 			out := t.TempDir()
-			res, err := importer.ExportUTM(ctx, b, out, nil)
+			res, err := importer.ExportUTM(ctx, b, out, importer.ExportOptions{QCOW2: qemu.ImageTool{}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,8 +98,16 @@ func TestExportUTMRoundTrip(t *testing.T) {
 			if tc.backend == "QEMU" && (stub.QEMU == nil || stub.QEMU.PS2Controller == nil) {
 				t.Error("QEMU.PS2Controller, which UTM's decoder requires, is missing")
 			}
+			if tc.c.Boot.Mode == vm.BootEFI && tc.backend == "QEMU" {
+				if img, err := importer.ProbeImage(filepath.Join(res.Path, "Data", "efi_vars.fd")); err != nil || img.Format != importer.FormatQCOW2 {
+					t.Errorf("Data/efi_vars.fd: %+v %v, want qcow2 as UTM keeps it", img, err)
+				}
+			}
 			entries, _ := os.ReadDir(filepath.Join(res.Path, "Data"))
 			for _, e := range entries {
+				if e.Name() == "efi_vars.fd" && tc.c.Boot.Mode == vm.BootEFI {
+					continue // UTM keeps it whenever UEFIBoot is on
+				}
 				if !strings.Contains(string(data), "<string>"+e.Name()+"</string>") {
 					t.Errorf("Data/%s is not named in config.plist; UTM would delete it", e.Name())
 				}
@@ -117,7 +132,7 @@ func TestExportUTMRoundTrip(t *testing.T) {
 					t.Errorf("%s changed on the way out and back", f)
 				}
 			}
-			if _, err := importer.ExportUTM(ctx, b, out, nil); err == nil {
+			if _, err := importer.ExportUTM(ctx, b, out, importer.ExportOptions{QCOW2: qemu.ImageTool{}}); err == nil {
 				t.Error("a second export over the first succeeded")
 			}
 		})

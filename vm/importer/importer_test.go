@@ -285,7 +285,7 @@ func TestImportUTMQEMUKernelBoot(t *testing.T) {
 		"Backend": "QEMU", "ConfigurationVersion": 4,
 		"Information": map[string]any{"Name": "Alpine", "Icon": "linux", "IconCustom": false, "UUID": "X"},
 		"System":      map[string]any{"Architecture": "aarch64", "Target": "virt", "CPU": "default", "CPUCount": 2, "MemorySize": 1024},
-		"QEMU":        map[string]any{"UEFIBoot": false, "PS2Controller": false, "AdditionalArguments": []string{"-append", "console=ttyAMA0 root=/dev/vda"}},
+		"QEMU":        map[string]any{"UEFIBoot": false, "PS2Controller": false, "AdditionalArguments": []string{`-append "console=ttyAMA0 root=/dev/vda"`, "-device virtio-rng-pci"}},
 		"Drive": []any{
 			map[string]any{"Identifier": "k", "ImageName": "vmlinuz", "ImageType": "LinuxKernel", "Interface": "None"},
 			map[string]any{"Identifier": "i", "ImageName": "initrd.gz", "ImageType": "LinuxInitrd", "Interface": "None"},
@@ -300,7 +300,7 @@ func TestImportUTMQEMUKernelBoot(t *testing.T) {
 		os: vm.OSLinux, backend: vm.BackendQEMU, arch: vm.ArchARM64, boot: vm.BootLinux, cpus: 2, memory: 1 * vm.GiB,
 		disks:      []string{disk},
 		files:      map[string]string{vm.KernelFile: sumOf(t, []byte("kernel bytes")), vm.InitrdFile: sumOf(t, []byte("initrd bytes"))},
-		notBrought: []string{"port forwarding rules (1)", "shared folder (VirtFS)"},
+		notBrought: []string{"port forwarding rules (1)", "shared folder (VirtFS)", "extra QEMU arguments -device virtio-rng-pci"},
 	})
 	b := res.Info.Config.Boot
 	if b.Cmdline != "console=ttyAMA0 root=/dev/vda" || b.Kernel != filepath.Join(res.Info.Dir, vm.KernelFile) || b.Initrd != filepath.Join(res.Info.Dir, vm.InitrdFile) {

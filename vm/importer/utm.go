@@ -535,43 +535,69 @@ func guessOS(name, icon string) string {
 	return vm.OSOther
 }
 
+// utmArgs splits UTM's AdditionalArguments as UTM does before handing
+// them to QEMU: each entry at white space, except inside double quotes,
+// and a fragment quoted whole loses its quotes.
+func utmArgs(entries []string) []string {
+	var out []string
+	for _, e := range entries {
+		var cur strings.Builder
+		inQuote, started := false, false
+		flush := func() {
+			if started {
+				f := cur.String()
+				if len(f) >= 2 && f[0] == '"' && f[len(f)-1] == '"' {
+					f = f[1 : len(f)-1]
+				}
+				out = append(out, f)
+			}
+			cur.Reset()
+			started = false
+		}
+		for _, r := range e {
+			switch {
+			case r == '"':
+				inQuote = !inQuote
+				cur.WriteRune(r)
+				started = true
+			case !inQuote && (r == ' ' || r == '\t' || r == '\n'):
+				flush()
+			default:
+				cur.WriteRune(r)
+				started = true
+			}
+		}
+		flush()
+	}
+	return out
+}
+
 // appendArg finds a kernel command line in UTM's extra QEMU arguments
-// ("-append …"), which is where UTM users put one.
+// (-append "…"), which is where UTM users put one.
 func appendArg(q *utmQEMU) string {
 	if q == nil {
 		return ""
 	}
-	args := q.AdditionalArguments
+	args := utmArgs(q.AdditionalArguments)
 	for i, a := range args {
-		a = strings.TrimSpace(a)
-		if rest, ok := strings.CutPrefix(a, "-append"); ok {
-			rest = strings.TrimSpace(rest)
-			if rest == "" && i+1 < len(args) {
-				rest = args[i+1]
-			}
-			return strings.Trim(rest, `"'`)
+		if a == "-append" && i+1 < len(args) {
+			return args[i+1]
 		}
 	}
 	return ""
 }
 
 // extraArgs are UTM's additional QEMU arguments that Vivarium does not
-// carry: all but the empty ones and the kernel command line.
-func extraArgs(args []string) []string {
+// carry: all but the kernel command line.
+func extraArgs(entries []string) []string {
+	args := utmArgs(entries)
 	var out []string
-	skip := false
-	for _, a := range args {
-		a = strings.TrimSpace(a)
-		switch {
-		case skip:
-			skip = false
-		case a == "":
-		case a == "-append":
-			skip = true
-		case strings.HasPrefix(a, "-append "):
-		default:
-			out = append(out, a)
+	for i := 0; i < len(args); i++ {
+		if args[i] == "-append" {
+			i++
+			continue
 		}
+		out = append(out, args[i])
 	}
 	return out
 }

@@ -125,3 +125,21 @@ func (t ImageTool) Size(ctx context.Context, src string, format importer.Format)
 	}
 	return info.VirtualSize, nil
 }
+
+var _ importer.QCOW2Writer = ImageTool{}
+
+// ToQCOW2 writes the raw image src as the new qcow2 file dst.
+func (t ImageTool) ToQCOW2(ctx context.Context, src, dst string) error {
+	bin, err := t.binary()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("%s already exists: %w", dst, fs.ErrExist)
+	}
+	out, err := exec.CommandContext(ctx, bin, "convert", "-f", "raw", "-O", "qcow2", "--", src, dst).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("qemu-img convert to qcow2: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
