@@ -166,6 +166,11 @@ func utmNetworkOut(c *vm.Config, qemu bool) []map[string]any {
 		n["Mode"], n["BridgeInterface"] = "Bridged", c.Network.Interface
 	}
 	if qemu {
+		// QEMU's user networking, as Vivarium's qemu NAT is (UTM's Shared
+		// is vmnet, which needs UTM's entitlements).
+		if c.Network.Mode == vm.NetNAT {
+			n["Mode"] = "Emulated"
+		}
 		n["Hardware"], n["IsolateFromHost"], n["PortForward"] = "virtio-net-pci", false, []any{}
 	}
 	return []map[string]any{n}

@@ -84,6 +84,9 @@ func TestExportUTMRoundTrip(t *testing.T) {
 				QEMU *struct {
 					PS2Controller *bool `plist:"PS2Controller"`
 				} `plist:"QEMU"`
+				Network []struct {
+					Mode string `plist:"Mode"`
+				} `plist:"Network"`
 			}
 			data, err := os.ReadFile(filepath.Join(res.Path, "config.plist"))
 			if err != nil {
@@ -97,6 +100,10 @@ func TestExportUTMRoundTrip(t *testing.T) {
 			}
 			if tc.backend == "QEMU" && (stub.QEMU == nil || stub.QEMU.PS2Controller == nil) {
 				t.Error("QEMU.PS2Controller, which UTM's decoder requires, is missing")
+			}
+			wantMode := map[string]string{"QEMU": "Emulated", "Apple": "Shared"}[tc.backend]
+			if len(stub.Network) != 1 || stub.Network[0].Mode != wantMode {
+				t.Errorf("Network = %+v, want one card in mode %s (NAT)", stub.Network, wantMode)
 			}
 			if tc.c.Boot.Mode == vm.BootEFI && tc.backend == "QEMU" {
 				if img, err := importer.ProbeImage(filepath.Join(res.Path, "Data", "efi_vars.fd")); err != nil || img.Format != importer.FormatQCOW2 {
