@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -68,8 +69,11 @@ var ErrNeedsConverter = errors.New("converting this disk image needs qemu-img")
 // never trusts the name: a .img may be qcow2, a .qcow2 may be raw.
 func ProbeImage(path string) (Image, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Image{}, fmt.Errorf("%s is missing: %w; import the whole VM folder as the tool left it", path, fs.ErrNotExist)
+	}
 	if err != nil {
-		return Image{}, fmt.Errorf("disk image %s: %w", path, err)
+		return Image{}, fmt.Errorf("cannot read %s: %w", path, unwrapPath(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
@@ -157,6 +161,16 @@ func checkDisk(img Image) error {
 		}
 	}
 	return nil
+}
+
+// unwrapPath drops the path an *fs.PathError repeats, for messages that
+// name the file already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // vmdkDescriptorSectors adds up the extents of a VMDK descriptor (a split

@@ -115,8 +115,11 @@ type Result struct {
 // Detect says what kind of source path is, from its contents.
 func Detect(path string) (Kind, error) {
 	st, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("%s does not exist: %w; check the path", path, os.ErrNotExist)
+	}
 	if err != nil {
-		return "", fmt.Errorf("import %s: %w", path, err)
+		return "", fmt.Errorf("cannot read %s: %w", path, err)
 	}
 	if !st.IsDir() {
 		return KindImage, nil
@@ -168,12 +171,9 @@ func (im *Importer) Plan(ctx context.Context, path string, opts Options) (*Plan,
 	}
 	c := p.Config
 	if opts.Backend != "" {
-		c.Backend = opts.Backend
+		c.Backend = opts.Backend // a macOS guest on qemu is refused by Validate, saying why
 	}
-	if c.OS == vm.OSMacOS {
-		c.Backend = vm.BackendVZ
-	}
-	if c.Backend == "" && c.OS != vm.OSMacOS {
+	if c.Backend == "" {
 		c.Backend = vm.DefaultBackend()
 	}
 	if c.Backend != vm.BackendVZ {
