@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -139,7 +140,7 @@ func createCommand(e *env) *cobra.Command {
 	fl.StringVar(&f.initrd, "initrd", "", "initial ramdisk for --kernel")
 	fl.StringVar(&f.cmdline, "cmdline", "", "kernel command line for --kernel")
 	fl.StringVar(&f.iso, "iso", "", "install ISO to boot from (EFI)")
-	fl.StringVar(&f.importDisk, "import-disk", "", "use a copy of this existing raw disk image as the main disk")
+	fl.StringVar(&f.importDisk, "import-disk", "", "use a copy of this disk image (raw, qcow2, VMDK, VDI, VHD, VHDX) as the main disk")
 	fl.StringVar(&f.ipsw, "ipsw", "latest", "macOS restore image: latest, an https URL or a .ipsw file (with --os macos)")
 	fl.StringArrayVar(&f.shares, "share", nil, "share a host folder: PATH[:TAG][:ro] (repeatable)")
 	fl.BoolVar(&f.clipboard, "clipboard", true, "share the clipboard (SPICE agent)")
@@ -166,11 +167,11 @@ func (f *createFlags) config(name string) (*vm.Config, error) {
 		return nil, fmt.Errorf("--disk: %w", err)
 	}
 	if f.importDisk != "" {
-		st, err := os.Stat(f.importDisk)
+		size, err := newImporter(nil).DiskSize(context.Background(), f.importDisk)
 		if err != nil {
 			return nil, fmt.Errorf("--import-disk: %w", err)
 		}
-		disk = vm.Size(st.Size())
+		disk = size
 	}
 	if disk > 0 {
 		c.Disks = []vm.Disk{{File: vm.DiskFileName(0), Size: disk}}

@@ -490,31 +490,3 @@ func screenshotCommand(e *env) *cobra.Command {
 		},
 	}
 }
-
-// importDisk returns a Create step that copies an existing raw disk image
-// into the new VM as its first disk.
-func importDisk(src string, progressTo io.Writer) func(context.Context, vm.Bundle, *vm.Config) error {
-	return func(ctx context.Context, tmp vm.Bundle, c *vm.Config) error {
-		dst := tmp.DiskPath(c.Disks[0].File)
-		os.Remove(dst) // Create made an empty one
-		st, err := os.Stat(src)
-		if err != nil {
-			return err
-		}
-		if head := make([]byte, 4); readHead(src, head) == nil && bytes.Equal(head, []byte("QFI\xfb")) {
-			return fmt.Errorf("%s is a qcow2 image; convert it to raw first: qemu-img convert -O raw %s disk.img", src, src)
-		}
-		_, err = vm.CopyDisk(ctx, src, dst, newProgressBar(progressTo, st.Size(), "importing"))
-		return err
-	}
-}
-
-func readHead(path string, buf []byte) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.ReadFull(f, buf)
-	return err
-}

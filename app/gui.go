@@ -71,6 +71,7 @@ func runGUI(ctx context.Context, env guiEnv) error {
 		Watcher:        fswatch.Library{Root: lib.Root},
 		Host:           env.Host,
 		Installer:      env.Installer,
+		Importer:       newImporter(lib),
 		Files:          guiFiles(a),
 		RunningChanged: guiRunningChanged(),
 		LibraryRoot:    lib.Root,

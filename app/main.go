@@ -96,6 +96,7 @@ func newRootCommand(getenv func(string) string) *cobra.Command {
 	root.AddCommand(
 		listCommand(e), createCommand(e), showCommand(e), editCommand(e), setCommand(e),
 		cloneCommand(e), renameCommand(e), deleteCommand(e), ipswCommand(e), rosettaCommand(), versionCommand(),
+		importCommand(e), exportCommand(e),
 	)
 	addRunCommands(root, e)
 	return root

@@ -140,6 +140,9 @@ type Deps struct {
 	Host Host
 	// Installer installs macOS guests; nil greys out the macOS choice.
 	Installer MacOSInstaller
+	// Importer brings VMs from UTM, Tart, VirtualBuddy and disk images in;
+	// nil greys out "Import a VM…" and refuses drops.
+	Importer Importer
 	// Files reveals folders and picks files; nil means DialogFiles.
 	Files Files
 	// Do runs f on the UI goroutine; nil means fyne.Do.

@@ -18,6 +18,8 @@ const (
 	AuxFile         = "aux.img"
 	HardwareFile    = "hardware-model.bin"
 	MachineIDFile   = "machine-id.bin"
+	KernelFile      = "kernel" // a Linux kernel brought in by an import
+	InitrdFile      = "initrd"
 	SavedStateFile  = "state.vzvmsave"
 	ThumbnailFile   = "thumbnail.png"
 	RunDir          = "run"
@@ -31,6 +33,16 @@ const (
 	DisposableDir   = "disposable"
 	LastErrorFile   = "last-error.json"
 )
+
+// rebase points a kernel and initrd kept inside the VM directory from (an
+// imported VM's) at the same files in to, for a rename or a clone.
+func (b *Boot) rebase(from, to Bundle) {
+	for _, p := range []*string{&b.Kernel, &b.Initrd} {
+		if rel, err := filepath.Rel(from.Dir, *p); err == nil && *p != "" && rel == filepath.Base(rel) && !strings.HasPrefix(rel, ".") {
+			*p = filepath.Join(to.Dir, rel)
+		}
+	}
+}
 
 // maxSocketPath keeps unix socket paths under macOS's 104-byte sun_path.
 const maxSocketPath = 100

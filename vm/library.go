@@ -407,6 +407,7 @@ func (l *Library) Rename(ctx context.Context, from, to string) (*Info, error) {
 	lock.Unlock()
 	if c, err := LoadConfig(dst.ConfigPath()); err == nil {
 		c.Name = to
+		c.Boot.rebase(src, dst)
 		if err := SaveConfig(dst.ConfigPath(), c); err != nil {
 			return nil, err
 		}
@@ -440,6 +441,7 @@ func (l *Library) Clone(ctx context.Context, from, to string, progress Progress)
 		return nil, fmt.Errorf("cannot clone %q: %w", from, err)
 	}
 	c.Name = to
+	c.Boot.rebase(src, dst)
 	if c.Network.Mode != NetNone {
 		c.Network.MAC = RandomMAC()
 	}
@@ -452,7 +454,7 @@ func (l *Library) Clone(ctx context.Context, from, to string, progress Progress)
 		os.RemoveAll(tmp.Dir)
 		return nil, err
 	}
-	files := []string{EFIVarsFile, AuxFile, HardwareFile, ThumbnailFile}
+	files := []string{EFIVarsFile, AuxFile, HardwareFile, ThumbnailFile, KernelFile, InitrdFile}
 	for _, d := range c.Disks {
 		files = append(files, d.File)
 	}
