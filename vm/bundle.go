@@ -136,11 +136,14 @@ const (
 	PortableAux           PortableKind = "aux"            // macOS guests' auxiliary storage (NVRAM)
 	PortableHardwareModel PortableKind = "hardware-model" // macOS guests' identity
 	PortableMachineID     PortableKind = "machine-id"     // macOS guests' identity
+	PortableKernel        PortableKind = "kernel"         // a Linux kernel kept in the VM's folder
+	PortableInitrd        PortableKind = "initrd"
 )
 
 // PortableFiles lists the files that make up the VM c in b, as they are on
 // disk now: config.toml, every disk of c, and the EFI variable store and
-// macOS identity files that exist. Run state (run/, a saved state,
+// macOS identity files and the kernel and initrd kept in the folder that
+// exist. Run state (run/, a saved state,
 // thumbnails, snapshots) is not portable. It is the one list every feature
 // that moves or copies a VM uses.
 func (b Bundle) PortableFiles(c *Config) ([]PortableFile, error) {
@@ -154,6 +157,7 @@ func (b Bundle) PortableFiles(c *Config) ([]PortableFile, error) {
 	for _, f := range []PortableFile{
 		{EFIVarsFile, PortableEFIVars}, {AuxFile, PortableAux},
 		{HardwareFile, PortableHardwareModel}, {MachineIDFile, PortableMachineID},
+		{KernelFile, PortableKernel}, {InitrdFile, PortableInitrd},
 	} {
 		if _, err := os.Stat(b.path(f.Name)); err == nil {
 			files = append(files, f)
