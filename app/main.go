@@ -97,6 +97,7 @@ func newRootCommand(getenv func(string) string) *cobra.Command {
 		listCommand(e), createCommand(e), showCommand(e), editCommand(e), setCommand(e),
 		cloneCommand(e), renameCommand(e), deleteCommand(e), ipswCommand(e), rosettaCommand(), versionCommand(),
 	)
+	root.AddCommand(ociCommands(e)...)
 	addRunCommands(root, e)
 	return root
 }

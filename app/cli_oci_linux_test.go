@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vivarium-vm/vivarium/internal/testguest"
+	"github.com/vivarium-vm/vivarium/vm"
+	"github.com/vivarium-vm/vivarium/vm/oci/ocitest"
+)
+
+// login runs `vivarium login --password-stdin` against the registry.
+func (v *guestVM) login(host, password string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, v.bin, "login", host, "--username", ocitest.User, "--password-stdin", "--insecure")
+	cmd.Env = append(os.Environ(), "VIVARIUM_HOME="+v.home)
+	cmd.Stdin = strings.NewReader(password + "\n")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestPushPullBootsTheTestGuest sends the test guest's VM through a real
+// registry with the CLI and boots what comes back: the disk is the same
+// byte for byte, and the guest reads from it what was written before the
+// push.
+func TestPushPullBootsTheTestGuest(t *testing.T) {
+	reg := ocitest.Require(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	v := newGuestVM(t, "shared", testguest.Cmdline(nil, []string{testguest.ActionDiskRead}))
+
+	// What disk-write would leave: the text as the disk's first line; and
+	// random data further on, so the disk has several chunks of data.
+	disk := v.b.DiskPath(vm.DiskFileName(0))
+	f, err := os.OpenFile(disk, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sector := make([]byte, 512)
+	copy(sector, "through-the-registry\n")
+	f.WriteAt(sector, 0)
+	rng := rand.New(rand.NewPCG(4, 2))
+	data := make([]byte, 3<<20)
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	f.WriteAt(data, 20<<20)
+	f.Close()
+
+	out, err := v.login(reg.Host, "not-the-password")
+	if err == nil {
+		t.Fatal("login with a wrong password succeeded")
+	}
+	line := strings.TrimSpace(out)
+	if strings.Contains(line, "\n") || !strings.Contains(line, "refused this user name and password") || strings.Contains(line, "not-the-password") {
+		t.Errorf("wrong password: want one clear sentence without the password, got %q", out)
+	}
+	ref := reg.Host + "/team/testguest:v1"
+	if out, err := v.run("push", v.name, ref, "--insecure"); err == nil || !strings.Contains(out, "vivarium login "+reg.Host) {
+		t.Errorf("push without credentials: %v %q", err, out)
+	}
+	if out, err := v.login(reg.Host, ocitest.Password); err != nil || strings.Contains(out, ocitest.Password) {
+		t.Fatalf("login: %v %q", err, out)
+	}
+	config, _ := os.ReadFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"))
+	if !bytes.Contains(config, []byte(reg.Host)) {
+		t.Errorf("login stored nothing for %s in Docker's config: %s", reg.Host, config)
+	}
+
+	out = v.must("push", v.name, ref, "--insecure", "--chunk-size", "8MiB")
+	if !strings.Contains(out, "Pushed shared to "+ref) || !strings.Contains(out, "boot.kernel") {
+		t.Errorf("push said %q", out)
+	}
+	out = v.must("pull", ref, "back", "--insecure", "--json")
+	var res struct {
+		Chunks, Downloaded, Zero int
+		Format                   string
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Format != "vivarium" || res.Chunks != 8 || res.Downloaded != 2 {
+		t.Errorf("pull --json: %v %s", err, out)
+	}
+	back := &guestVM{t: t, bin: v.bin, home: v.home, name: "back", b: vm.Bundle{Dir: filepath.Join(v.home, "back"+vm.BundleExt)}}
+	t.Cleanup(func() {
+		if back.b.Locked() {
+			back.run("stop", "--force", back.name)
+		}
+	})
+	if fileSum(t, disk) != fileSum(t, back.b.DiskPath(vm.DiskFileName(0))) {
+		t.Fatal("the pulled disk differs from the pushed one")
+	}
+	if out, err := v.run("pull", ref, "back", "--insecure"); err == nil || !strings.Contains(out, "already exists") {
+		t.Errorf("pull into an existing name: %v %q", err, out)
+	}
+
+	back.must("start", "--headless", back.name)
+	text := back.waitConsole(testguest.IdleMarker)
+	back.must("stop", "--force", back.name)
+	if !strings.Contains(text, testguest.ReadyMarker) {
+		t.Errorf("the pulled VM did not boot to the ready marker:\n%s", text)
+	}
+	if r, ok := testguest.FindResult(testguest.ParseResults(text), testguest.ActionDiskRead); !ok || r.Detail != "through-the-registry" {
+		t.Errorf("the pulled guest reads %+v from its disk", r)
+	}
+
+	if out := v.must("prune"); !strings.Contains(out, "Removed") {
+		t.Errorf("prune said %q", out)
+	}
+	v.must("logout", reg.Host)
+	if out, err := v.run("pull", ref, "again", "--insecure"); err == nil || !strings.Contains(out, "asks for a user name and password") {
+		t.Errorf("pull after logout: %v %q", err, out)
+	}
+}
