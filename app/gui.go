@@ -13,6 +13,7 @@ import (
 	"github.com/vivarium-vm/vivarium/ui"
 	"github.com/vivarium-vm/vivarium/ui/fswatch"
 	"github.com/vivarium-vm/vivarium/vm"
+	"github.com/vivarium-vm/vivarium/vm/oci"
 )
 
 // appID names Vivarium to fyne: its preferences live under this name.
@@ -70,6 +71,7 @@ func runGUI(ctx context.Context, env guiEnv) error {
 		Watcher:        fswatch.Library{Root: lib.Root},
 		Host:           env.Host,
 		Installer:      env.Installer,
+		Registry:       oci.Registries{Lib: lib},
 		Files:          guiFiles(a),
 		RunningChanged: guiRunningChanged(),
 		LibraryRoot:    lib.Root,

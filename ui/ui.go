@@ -131,6 +131,9 @@ type Deps struct {
 	Host Host
 	// Installer installs macOS guests; nil greys out the macOS choice.
 	Installer MacOSInstaller
+	// Registry pushes and pulls VMs through OCI registries; nil greys out
+	// "Pull from a Registry…" and hides "Push…".
+	Registry Registry
 	// Files reveals folders and picks files; nil means DialogFiles.
 	Files Files
 	// Do runs f on the UI goroutine; nil means fyne.Do.

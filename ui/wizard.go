@@ -96,6 +96,9 @@ type wizard struct {
 	rosettaWhy *widget.Label
 	disposable *widget.Check
 
+	// Pull from a registry (oci.go).
+	registry registryFields
+
 	// Name and creation.
 	name     *wizField
 	summary  *fyne.Container
@@ -180,6 +183,7 @@ func (w *wizard) build() {
 	w.disk = w.newField(stepHardware, "The disk size", "", "disks", "disks[0].size", "disks[0].file")
 	w.disk.entry.SetText(vm.DefaultDisk.String())
 	w.name = w.newField(stepName, "The name", "", "name")
+	w.buildRegistry()
 	for _, f := range []*wizField{w.cpus, w.memory, w.disk} {
 		f.touched = false
 	}
@@ -201,7 +205,7 @@ func (w *wizard) choosePage() fyne.CanvasObject {
 	linux := newChoiceCard(osIcon(vm.OSLinux), "Linux from an installer ISO", "Boot a distribution's installer (Ubuntu, Fedora, Debian…) with EFI and install it onto a new disk.", func() { w.choose(kindISO) })
 	kernel := newChoiceCard(osIcon(vm.OSLinux), "Linux from a kernel and initrd", "Boot a kernel directly, for lightweight or custom guests.", func() { w.choose(kindKernel) })
 	image := newChoiceCard(osIcon(vm.OSOther), "An existing disk image", "Copy a raw disk image (.img, .raw) into a new VM and boot it with EFI.", func() { w.choose(kindImage) })
-	return container.NewVBox(mac, linux, kernel, image)
+	return container.NewVBox(mac, linux, kernel, image, w.registryCard())
 }
 
 func (w *wizard) choose(kind string) {
@@ -229,6 +233,8 @@ func (w *wizard) sourcePage() fyne.CanvasObject {
 			labelled("Installer ISO", w.pathRow(w.iso, "Installer ISO", []string{".iso"}, false)),
 			hintLabel("The VM boots the ISO with EFI. Once the guest is installed, remove the ISO in Settings › Boot."),
 		)
+	case kindRegistry:
+		return w.registrySourcePage()
 	case kindKernel:
 		return container.NewVBox(
 			labelled("Kernel", w.pathRow(w.kernel, "Kernel", nil, false)),
@@ -356,6 +362,8 @@ func (w *wizard) sourceTitle() string {
 		return "Choose the installer"
 	case kindKernel:
 		return "Choose the kernel"
+	case kindRegistry:
+		return "Which image?"
 	}
 	return "Choose the disk image"
 }
@@ -372,7 +380,11 @@ func (w *wizard) show(step int) {
 		if w.kind == kindISO || w.kind == kindKernel {
 			base = "Linux"
 		}
-		w.name.entry.SetText(uniqueName(base, w.g.model.has))
+		name := uniqueName(base, w.g.model.has)
+		if w.kind == kindRegistry {
+			name = w.registryName()
+		}
+		w.name.entry.SetText(name)
 		w.name.touched = false
 	}
 	if step == stepHardware {
@@ -408,12 +420,17 @@ func (w *wizard) show(step int) {
 	if fs := w.fields[step]; len(fs) > 0 && step != stepSource {
 		w.win.Canvas().Focus(fs[0].entry)
 	}
+	if step == stepSource && w.kind == kindRegistry {
+		w.win.Canvas().Focus(w.registry.ref.entry)
+	}
 }
 
 func (w *wizard) goBack() {
 	switch {
 	case w.step == stepSource:
 		w.show(stepChoose)
+	case w.step == stepName && w.kind == kindRegistry:
+		w.show(stepSource) // a pull takes its hardware from the image
 	case w.step > stepSource && w.step < stepCreate:
 		w.show(w.step - 1)
 	}
@@ -431,6 +448,10 @@ func (w *wizard) goNext() {
 	}
 	if w.step == stepName {
 		w.create()
+		return
+	}
+	if w.step == stepSource && w.kind == kindRegistry {
+		w.show(stepName)
 		return
 	}
 	w.show(w.step + 1)
@@ -516,6 +537,8 @@ func (w *wizard) config() (*vm.Config, vm.FieldErrors) {
 		if c.Boot.ISO == "" {
 			add("boot.iso", errors.New("choose the installer ISO"))
 		}
+	case kindRegistry:
+		add("source", w.registryProblem())
 	case kindKernel:
 		c.Boot.Mode = vm.BootLinux
 		c.Boot.Kernel = strings.TrimSpace(w.kernel.entry.Text)
@@ -626,6 +649,8 @@ func (w *wizard) sourceFieldInUse(f *wizField) bool {
 		return f == w.kernel || f == w.initrd || f == w.cmdline
 	case kindImage:
 		return f == w.image
+	case kindRegistry:
+		return f == w.registry.ref
 	}
 	return false
 }
@@ -697,6 +722,9 @@ func (w *wizard) updateOptions(c *vm.Config) {
 }
 
 func wizardSummary(c *vm.Config, w *wizard) []summaryRow {
+	if w.kind == kindRegistry {
+		return registrySummary(w)
+	}
 	rows := []summaryRow{
 		{"Operating system", osName(c.OS)},
 		{"Backend", backendName(c.Backend)},
@@ -762,6 +790,9 @@ func (w *wizard) create() {
 	})
 	opts := vm.CreateOptions{Prepare: w.prepare(report)}
 	w.g.model.do(ctx, func(ctx context.Context) error {
+		if w.kind == kindRegistry {
+			return w.pullImage(ctx, c.Name, report)
+		}
 		_, err := w.g.deps.Library.Create(ctx, c, opts)
 		return err
 	}, func(err error) {

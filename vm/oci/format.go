@@ -13,11 +13,14 @@
 package oci
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
+
+	"github.com/opencontainers/go-digest"
 
 	"github.com/vivarium-vm/vivarium/vm"
 )
@@ -50,6 +53,26 @@ const (
 	MediaTypeVivariumFile = "application/vnd.vivarium.file.v1"
 	AnnotationFile        = "org.vivarium.file"
 )
+
+// zeroDigests are the digests of all-zero chunks of the usual sizes, so
+// that neither a push nor a pull spends seconds hashing zeros to know them
+// (zero_test.go checks them).
+var zeroDigests = map[int64]digest.Digest{
+	DefaultChunkSize: "sha256:9acca8e8c22201155389f65abbf6bc9723edc7384ead80503839f49dcc56d767",
+}
+
+// zeroDigest is the digest of n zero bytes.
+func zeroDigest(n int64) digest.Digest {
+	if d, ok := zeroDigests[n]; ok {
+		return d
+	}
+	h := sha256.New()
+	zeros := make([]byte, 1<<20)
+	for left := n; left > 0; left -= int64(len(zeros)) {
+		h.Write(zeros[:min(int64(len(zeros)), left)])
+	}
+	return digest.NewDigest(digest.SHA256, h)
+}
 
 // DefaultChunkSize is how much of a disk one layer holds before
 // compression: Tart's size, so Tart and Vivarium images share chunks.

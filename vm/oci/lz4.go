@@ -45,7 +45,15 @@ var ErrCorruptChunk = errors.New("the disk chunk is not a valid LZ4 stream")
 type lz4Encoder struct {
 	c   lz4.Compressor
 	buf []byte
+	// skip counts blocks still to store without trying to compress them:
+	// after a block that does not compress (random or already compressed
+	// data), the next ones rarely do, and trying costs more than storing.
+	skip int
 }
+
+// incompressibleRun is how many blocks follow an incompressible one
+// stored as they are before trying again.
+const incompressibleRun = 7
 
 // appendBlocks appends the framed blocks of src (any length) to out.
 func (e *lz4Encoder) appendBlocks(out, src []byte) []byte {
@@ -56,8 +64,17 @@ func (e *lz4Encoder) appendBlocks(out, src []byte) []byte {
 		n := min(len(src), lz4BlockSize)
 		block := src[:n]
 		src = src[n:]
-		m, err := e.c.CompressBlock(block, e.buf)
-		if err != nil || m == 0 || m >= n {
+		m := 0
+		if e.skip > 0 && !allZero(block) {
+			e.skip--
+		} else {
+			var err error
+			if m, err = e.c.CompressBlock(block, e.buf); err != nil || m == 0 || m >= n {
+				m = 0
+				e.skip = incompressibleRun
+			}
+		}
+		if m == 0 {
 			out = append(out, magicUncompressed[:]...)
 			out = binary.LittleEndian.AppendUint32(out, uint32(n))
 			out = append(out, block...)

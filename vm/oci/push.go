@@ -284,7 +284,9 @@ func (p *pusher) chunk(ctx context.Context, path string, off, n int64, mediaType
 			return ocispec.Descriptor{}, nil, err
 		}
 		m := min(int64(len(buf)), off+n-pos)
-		if _, err := f.ReadAt(buf[:m], pos); err != nil && !errors.Is(err, io.EOF) {
+		if !hasData(f, pos, m) {
+			clear(buf[:m]) // a hole: nothing to read
+		} else if _, err := f.ReadAt(buf[:m], pos); err != nil && !errors.Is(err, io.EOF) {
 			return ocispec.Descriptor{}, nil, fmt.Errorf("%s: %w", path, err)
 		}
 		content.Write(buf[:m])
@@ -314,17 +316,15 @@ func (p *pusher) zeroChunk(n int64) *zeroChunk {
 	z.once.Do(func() {
 		var enc lz4Encoder
 		zeros := make([]byte, 4<<20)
-		content := sha256.New()
 		var out []byte
 		for left := n; left > 0; {
 			m := min(int64(len(zeros)), left)
-			content.Write(zeros[:m])
 			out = enc.appendBlocks(out, zeros[:m])
 			left -= m
 		}
 		z.compressed = appendEnd(out)
 		z.digest = digest.FromBytes(z.compressed)
-		z.content = digest.NewDigest(digest.SHA256, content)
+		z.content = zeroDigest(n)
 	})
 	return z
 }

@@ -22,7 +22,7 @@ const StoreDir = ".oci-store"
 
 // Folders inside the store.
 const (
-	storeChunks = "chunks" // disk chunks, uncompressed and sparse, by their uncompressed digest
+	storeChunks = "chunks" // disk chunks, decompressed and sparse, by their layer's digest
 	storeBlobs  = "blobs"  // other layers as they were downloaded, by digest
 	storeTmp    = "tmp"    // downloads in progress
 	storeLock   = "lock"

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -56,6 +57,9 @@ func Require(t testing.TB) *Registry {
 func Start(ctx context.Context, dir string) (*Registry, error) {
 	if _, err := os.Stat(Binary); err != nil {
 		return nil, fmt.Errorf("%s is missing: install Debian's docker-registry package (scripts/deps.sh test)", Binary)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(Password), bcrypt.MinCost)
 	if err != nil {
@@ -152,15 +156,21 @@ func (r *Registry) BlobGets(repo string, mark int) map[string]int {
 	return got
 }
 
-// DockerConfig writes a Docker config file with the registry's user in
-// dir and returns dir, for DOCKER_CONFIG.
-func (r *Registry) DockerConfig(dir, password string) (string, error) {
-	auth := base64.StdEncoding.EncodeToString([]byte(User + ":" + password))
-	data := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, r.Host, auth)
+// DockerConfig writes a Docker config file in dir that logs the registry
+// user in to each host with password, and returns dir, for DOCKER_CONFIG.
+func DockerConfig(dir, password string, hosts ...string) (string, error) {
+	auths := map[string]map[string]string{}
+	for _, h := range hosts {
+		auths[h] = map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(User + ":" + password))}
+	}
+	data, err := json.Marshal(map[string]any{"auths": auths})
+	if err != nil {
+		return "", err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	return dir, os.WriteFile(filepath.Join(dir, "config.json"), []byte(data), 0o600)
+	return dir, os.WriteFile(filepath.Join(dir, "config.json"), data, 0o600)
 }
 
 func freePort() (int, error) {
