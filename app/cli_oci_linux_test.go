@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,4 +119,115 @@ func TestPushPullBootsTheTestGuest(t *testing.T) {
 	if out, err := v.run("pull", ref, "again", "--insecure"); err == nil || !strings.Contains(out, "asks for a user name and password") {
 		t.Errorf("pull after logout: %v %q", err, out)
 	}
+}
+
+// slowProxy forwards TCP connections to target at about rate bytes per
+// second each way, like a slow network, so a test can cut a pull half way.
+func slowProxy(t *testing.T, target string, rate int) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	pipe := func(dst, src net.Conn) {
+		defer dst.Close()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				if _, err := dst.Write(buf[:n]); err != nil {
+					return
+				}
+				time.Sleep(time.Duration(n) * time.Second / time.Duration(rate))
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go pipe(u, c)
+			go pipe(c, u)
+		}
+	}()
+	return l.Addr().String()
+}
+
+// TestPullKilledMidwayResumes kills `vivarium pull` (SIGKILL) half way
+// through a slow download; the VM is not listed, and the next pull of the
+// same image fetches only the chunks the first did not finish.
+func TestPullKilledMidwayResumes(t *testing.T) {
+	reg := ocitest.Require(t)
+	bin := vivariumBinary(t)
+	home := t.TempDir()
+	slow := slowProxy(t, reg.Host, 4<<20)
+	docker, err := ocitest.DockerConfig(t.TempDir(), ocitest.Password, reg.Host, slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", docker)
+	v := &guestVM{t: t, bin: bin, home: home, name: "big"}
+	v.must("create", "--os", "linux", "--disk", "24MiB", "--network", "none", "big")
+	rng := rand.New(rand.NewPCG(8, 8))
+	data := make([]byte, 24<<20)
+	for i := range data {
+		data[i] = byte(rng.Uint32())
+	}
+	disk := filepath.Join(home, "big.vm", vm.DiskFileName(0))
+	if err := os.WriteFile(disk, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v.must("push", "big", reg.Host+"/team/big:v1", "--insecure", "--chunk-size", "2MiB")
+
+	// About 6 s of download at 4 MiB/s: kill it once a few chunks are in.
+	ref := slow + "/team/big:v1"
+	cmd := exec.Command(bin, "pull", ref, "copy", "--insecure", "--concurrency", "2")
+	cmd.Env = append(os.Environ(), "VIVARIUM_HOME="+home)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	chunks := filepath.Join(home, ".oci-store", "chunks", "sha256")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		entries, _ := os.ReadDir(chunks)
+		if len(entries) >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no chunk arrived in a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	kept, _ := os.ReadDir(chunks)
+	if out := v.must("list"); strings.Contains(out, "copy") {
+		t.Fatalf("a half-pulled VM is listed:\n%s", out)
+	}
+
+	out := v.must("pull", ref, "copy", "--insecure", "--json")
+	var res struct{ Chunks, Downloaded, Reused int }
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("pull --json: %v %s", err, out)
+	}
+	if res.Chunks != 12 || res.Reused != len(kept) || res.Downloaded != res.Chunks-len(kept) {
+		t.Errorf("after a kill with %d chunks kept: %+v", len(kept), res)
+	}
+	got, _ := os.ReadFile(filepath.Join(home, "copy.vm", vm.DiskFileName(0)))
+	if !bytes.Equal(got, data) {
+		t.Error("the resumed pull's disk differs from the pushed one")
+	}
+	t.Logf("killed with %d of %d chunks kept; the next pull fetched %d", len(kept), res.Chunks, res.Downloaded)
 }

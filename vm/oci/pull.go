@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -229,7 +230,7 @@ func (p *puller) pull(ctx context.Context, lib *vm.Library, name string) (*PullR
 	for i := range img.chunks {
 		ch := &img.chunks[i]
 		switch {
-		case ch.content == p.zeroDigest(ch.size):
+		case mayBeZero(*ch) && ch.content == p.zeroDigest(ch.size):
 			ch.zero = true
 			res.Zero++
 		case has(p.store.chunkPath(ch.desc.Digest)):
@@ -413,20 +414,23 @@ func (p *puller) fetchChunk(ctx context.Context, ch chunkRef) error {
 		return err
 	}
 	compressed := newVerifier()
-	in := io.TeeReader(io.LimitReader(&countingReader{r: rc, p: p}, ch.desc.Size+1), compressed)
-	var off int64
+	// Read the network in large pieces (the digest sees them whole), and
+	// write the disk in large pieces: runs of data between zeros.
+	in := bufio.NewReaderSize(io.TeeReader(io.LimitReader(&countingReader{r: rc, p: p}, ch.desc.Size+1), compressed), 1<<20)
+	w := &sparseWriter{f: tmp, buf: make([]byte, 0, 4<<20)}
 	err = decodeLZ4(in, func(block []byte) error {
-		if off+int64(len(block)) > ch.size {
+		if w.off+int64(len(block)) > ch.size {
 			return fmt.Errorf("%w: it decodes to more than its %d bytes", ErrCorruptChunk, ch.size)
 		}
-		if !allZero(block) {
-			if _, err := tmp.WriteAt(block, off); err != nil {
-				return vmNoSpace(err)
-			}
+		if err := w.write(block); err != nil {
+			return vmNoSpace(err)
 		}
-		off += int64(len(block))
 		return ctx.Err()
 	})
+	if err == nil {
+		err = vmNoSpace(w.flush())
+	}
+	off := w.off
 	if err == nil {
 		// The rest of the blob must be empty (a stream is one chunk).
 		var rest [1]byte
@@ -458,6 +462,46 @@ func (p *puller) fetchChunk(ctx context.Context, ch chunkRef) error {
 	}
 	p.downloaded.Add(1)
 	return nil
+}
+
+// mayBeZero says whether a chunk is small enough, compressed, to be all
+// zeros: LZ4 shrinks zeros more than a hundredfold, so a larger chunk
+// cannot be, and its size is not worth hashing zeros for.
+func mayBeZero(ch chunkRef) bool { return ch.desc.Size <= ch.size/64 }
+
+// sparseWriter writes a stream into a file, leaving zero blocks as holes
+// and gathering the rest into large writes.
+type sparseWriter struct {
+	f   *os.File
+	off int64  // where the next block goes
+	buf []byte // data not yet written, ending at off
+}
+
+func (w *sparseWriter) write(block []byte) error {
+	if allZero(block) {
+		if err := w.flush(); err != nil {
+			return err
+		}
+		w.off += int64(len(block))
+		return nil
+	}
+	if len(w.buf)+len(block) > cap(w.buf) {
+		if err := w.flush(); err != nil {
+			return err
+		}
+	}
+	w.buf = append(w.buf, block...)
+	w.off += int64(len(block))
+	return nil
+}
+
+func (w *sparseWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	_, err := w.f.WriteAt(w.buf, w.off-int64(len(w.buf)))
+	w.buf = w.buf[:0]
+	return err
 }
 
 // zeroDigest is the digest of n zero bytes, computed once per size.
