@@ -213,6 +213,9 @@ func TestPullKilledMidwayResumes(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	kept, _ := os.ReadDir(chunks)
+	if tmp, _ := os.ReadDir(filepath.Join(home, ".oci-store", "tmp")); len(tmp) == 0 {
+		t.Log("the kill left no half-downloaded chunk behind (it fell between two)")
+	}
 	if out := v.must("list"); strings.Contains(out, "copy") {
 		t.Fatalf("a half-pulled VM is listed:\n%s", out)
 	}
@@ -224,6 +227,9 @@ func TestPullKilledMidwayResumes(t *testing.T) {
 	}
 	if res.Chunks != 12 || res.Reused != len(kept) || res.Downloaded != res.Chunks-len(kept) {
 		t.Errorf("after a kill with %d chunks kept: %+v", len(kept), res)
+	}
+	if tmp, _ := os.ReadDir(filepath.Join(home, ".oci-store", "tmp")); len(tmp) != 0 {
+		t.Errorf("the killed pull's half-downloaded chunks are still in the store: %d files", len(tmp))
 	}
 	got, _ := os.ReadFile(filepath.Join(home, "copy.vm", vm.DiskFileName(0)))
 	if !bytes.Equal(got, data) {

@@ -161,7 +161,7 @@ func (t *target) explain(err error) error {
 	case errors.As(err, &opErr), errors.As(err, &netErr):
 		return fmt.Errorf("%s: %w (%v); check the address and your network", host, ErrUnreachable, err)
 	}
-	return fmt.Errorf("%s: %w", host, err)
+	return err // the registry's own errors name their URL; local ones need no host
 }
 
 // Login checks user and password against the registry and stores them in

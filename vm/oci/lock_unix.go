@@ -39,6 +39,9 @@ func (s Store) lock(exclusive bool) (*storeHold, error) {
 	return &storeHold{f: f}, nil
 }
 
+// processGone reports whether no process has the id pid.
+func processGone(pid int) bool { return errors.Is(unix.Kill(pid, 0), unix.ESRCH) }
+
 func (h *storeHold) unlock() {
 	if h != nil && h.f != nil {
 		h.f.Close()

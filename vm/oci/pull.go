@@ -85,6 +85,7 @@ func Pull(ctx context.Context, lib *vm.Library, ref, name string, opts Options) 
 		return nil, err
 	}
 	defer hold.unlock()
+	store.cleanTmp()
 	p := &puller{t: t, opts: opts, store: store, zeros: map[int64]digest.Digest{}}
 	res, err := p.pull(ctx, lib, name)
 	if err != nil {

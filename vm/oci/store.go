@@ -55,7 +55,21 @@ func (s Store) create() (*os.File, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("content store %s: %w", s.Dir, err)
 	}
-	return os.CreateTemp(dir, "download-")
+	return os.CreateTemp(dir, fmt.Sprintf("download-%d-", os.Getpid()))
+}
+
+// cleanTmp removes what downloads of processes that are gone (killed, or
+// cut off by a crash) left in tmp/.
+func (s Store) cleanTmp() {
+	dir := filepath.Join(s.Dir, storeTmp)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "download-%d-", &pid); err != nil || pid <= 0 || !processGone(pid) {
+			continue
+		}
+		os.Remove(filepath.Join(dir, e.Name()))
+	}
 }
 
 // commit moves a verified temporary file to its place.
