@@ -49,6 +49,23 @@ type lz4Encoder struct {
 	// after a block that does not compress (random or already compressed
 	// data), the next ones rarely do, and trying costs more than storing.
 	skip int
+	// zeroBlock is a whole block of zeros, framed: disks are mostly zeros,
+	// and a zero block always encodes the same.
+	zeroBlock []byte
+}
+
+// appendZeros appends n zero bytes, framed.
+func (e *lz4Encoder) appendZeros(out []byte, n int) []byte {
+	if e.zeroBlock == nil {
+		e.zeroBlock = e.compress(nil, make([]byte, lz4BlockSize))
+	}
+	for ; n >= lz4BlockSize; n -= lz4BlockSize {
+		out = append(out, e.zeroBlock...)
+	}
+	if n > 0 {
+		out = e.compress(out, make([]byte, n))
+	}
+	return out
 }
 
 // incompressibleRun is how many blocks follow an incompressible one
@@ -57,6 +74,20 @@ const incompressibleRun = 7
 
 // appendBlocks appends the framed blocks of src (any length) to out.
 func (e *lz4Encoder) appendBlocks(out, src []byte) []byte {
+	for len(src) > 0 {
+		n := min(len(src), lz4BlockSize)
+		if n == lz4BlockSize && allZero(src[:n]) {
+			out = e.appendZeros(out, n)
+		} else {
+			out = e.compress(out, src[:n])
+		}
+		src = src[n:]
+	}
+	return out
+}
+
+// compress appends the framed blocks of src, trying to compress each.
+func (e *lz4Encoder) compress(out, src []byte) []byte {
 	if e.buf == nil {
 		e.buf = make([]byte, lz4.CompressBlockBound(lz4BlockSize))
 	}

@@ -82,6 +82,16 @@ func TestLZ4RoundTrip(t *testing.T) {
 	}
 }
 
+func TestLZ4ZerosOfAnyLength(t *testing.T) {
+	for _, n := range []int{0, 1, lz4BlockSize, 3*lz4BlockSize + 5} {
+		var e lz4Encoder
+		got, err := decodeAll(t, appendEnd(e.appendZeros(nil, n)))
+		if err != nil || !bytes.Equal(got, make([]byte, n)) {
+			t.Errorf("%d zeros came back as %d bytes (%v)", n, len(got), err)
+		}
+	}
+}
+
 func TestDecodeRejectsBrokenStreams(t *testing.T) {
 	var e lz4Encoder
 	good := appendEnd(e.appendBlocks(nil, bytes.Repeat([]byte("abc"), 1000)))

@@ -285,8 +285,15 @@ func (p *pusher) chunk(ctx context.Context, path string, off, n int64, mediaType
 		}
 		m := min(int64(len(buf)), off+n-pos)
 		if !hasData(f, pos, m) {
-			clear(buf[:m]) // a hole: nothing to read
-		} else if _, err := f.ReadAt(buf[:m], pos); err != nil && !errors.Is(err, io.EOF) {
+			// A hole: nothing to read, scan or compress.
+			clear(buf[:m])
+			content.Write(buf[:m])
+			out = enc.appendZeros(out, int(m))
+			pos += m
+			p.progress(m)
+			continue
+		}
+		if _, err := f.ReadAt(buf[:m], pos); err != nil && !errors.Is(err, io.EOF) {
 			return ocispec.Descriptor{}, nil, fmt.Errorf("%s: %w", path, err)
 		}
 		content.Write(buf[:m])
