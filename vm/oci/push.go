@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,6 +131,9 @@ func (p *pusher) push(ctx context.Context, b vm.Bundle, c *vm.Config, files []vm
 			mediaType, annotations := MediaTypeTartDisk, map[string]string{}
 			if disks > 0 {
 				mediaType, annotations = MediaTypeVivariumDisk, map[string]string{AnnotationFile: f.Name}
+			}
+			if disks == 0 && strings.HasSuffix(f.Name, ".qcow2") {
+				return nil, fmt.Errorf("%s is a qcow2 image, and Tart's format carries the first disk raw: convert it (qemu-img convert -O raw %s disk-0.img) and point disks[0].file at the copy", f.Name, f.Name)
 			}
 			st, err := os.Stat(b.DiskPath(f.Name))
 			if err != nil {
