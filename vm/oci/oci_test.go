@@ -424,3 +424,34 @@ func TestPullTartImage(t *testing.T) {
 		t.Errorf("config from Tart's: %+v", c)
 	}
 }
+
+func TestDiskFileNamesTravel(t *testing.T) {
+	reg := ocitest.Require(t)
+	ctx := context.Background()
+	lib, _ := vm.OpenLibrary(t.TempDir())
+	c := vm.NewConfig("named", vm.OSLinux)
+	c.Disks = []vm.Disk{{File: "system.img", Size: 4 * vm.MiB}, {File: "data.img", Size: 2 * vm.MiB}}
+	info, err := lib.Create(ctx, c, vm.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, info.Bundle().DiskPath("system.img"), 3, 1)
+	fill(t, info.Bundle().DiskPath("data.img"), 4, 0)
+	opts := oci.Options{Insecure: true, Credentials: creds(t, reg.Host, ocitest.Password), ChunkSize: chunk}
+	ref := reg.Host + "/team/named:v1"
+	if _, err := oci.Push(ctx, lib, "named", ref, opts); err != nil {
+		t.Fatal(err)
+	}
+	res, err := oci.Pull(ctx, lib, ref, "copy", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"system.img", "data.img"} {
+		if sum(t, info.Bundle().DiskPath(f)) != sum(t, res.Info.Bundle().DiskPath(f)) {
+			t.Errorf("%s differs after the round trip", f)
+		}
+	}
+	if res.Chunks != 6 {
+		t.Errorf("chunks = %d, want 6", res.Chunks)
+	}
+}

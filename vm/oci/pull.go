@@ -221,6 +221,7 @@ func (p *puller) pull(ctx context.Context, lib *vm.Library, name string) (*PullR
 	if err := p.fitDisks(c, img); err != nil {
 		return nil, err
 	}
+	res.Chunks = len(img.chunks)
 	c.FillDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: the image's config: %w", p.t.ref, err)
@@ -327,6 +328,22 @@ func (p *puller) fitDisks(c *vm.Config, img *image) error {
 		}
 		d.Size = vm.Size(size)
 	}
+	// Only the config's disks are made (and downloaded).
+	inConfig := map[string]bool{}
+	for _, d := range c.Disks {
+		inConfig[d.File] = true
+	}
+	img.disks = img.disks[:0]
+	for _, d := range c.Disks {
+		img.disks = append(img.disks, d.File)
+	}
+	chunks := img.chunks[:0]
+	for _, ch := range img.chunks {
+		if inConfig[ch.file] {
+			chunks = append(chunks, ch)
+		}
+	}
+	img.chunks = chunks
 	return nil
 }
 

@@ -35,7 +35,7 @@ func benchOCI(ctx context.Context, cfg *config, r *report) error {
 	}
 	size, written, rounds := 4*vm.GiB, int64(1<<30), 3
 	if cfg.quick {
-		size, written, rounds = 256*vm.MiB, 32<<20, 1
+		size, written, rounds = 128*vm.MiB, 16<<20, 1
 	}
 	work := filepath.Join(cfg.work, "oci")
 	reg, err := ocitest.Start(ctx, filepath.Join(work, "registry"))
