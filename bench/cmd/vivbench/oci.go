@@ -86,7 +86,13 @@ func benchOCI(ctx context.Context, cfg *config, r *report) error {
 
 	// The baseline's source: the very image vivarium pushes, as a local
 	// OCI layout (untimed).
-	if _, err := viv("push", "bench", image("seed"), "--insecure"); err != nil {
+	// Tart's 512 MiB chunks; the quick run's small disk gets small ones, so
+	// that it too has several.
+	chunkSize := "512MiB"
+	if cfg.quick {
+		chunkSize = "16MiB"
+	}
+	if _, err := viv("push", "bench", image("seed"), "--insecure", "--chunk-size", chunkSize); err != nil {
 		return err
 	}
 	if _, err := skopeo("--src-tls-verify=false", "--src-creds", creds, "docker://"+image("seed"), "oci:"+layout+":v1"); err != nil {
@@ -121,7 +127,7 @@ func benchOCI(ctx context.Context, cfg *config, r *report) error {
 		}
 		err = alternate(round,
 			func() error {
-				d, err := viv("push", "bench", oursReg.Host+"/bench:v1", "--insecure")
+				d, err := viv("push", "bench", oursReg.Host+"/bench:v1", "--insecure", "--chunk-size", chunkSize)
 				pushOurs = append(pushOurs, d)
 				return err
 			},
@@ -211,7 +217,7 @@ func benchOCI(ctx context.Context, cfg *config, r *report) error {
 	if err := writeSpreadSeed(lib, "bench", size); err != nil {
 		return err
 	}
-	if _, err := viv("push", "bench", reg.Host+"/seed:v2", "--insecure"); err != nil {
+	if _, err := viv("push", "bench", reg.Host+"/seed:v2", "--insecure", "--chunk-size", chunkSize); err != nil {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, cfg.vivarium, "pull", reg.Host+"/seed:v2", "second", "--insecure", "--json")
@@ -230,7 +236,7 @@ func benchOCI(ctx context.Context, cfg *config, r *report) error {
 	r.add(row{
 		what: "second pull, a tag sharing all chunks but one with a tag pulled before",
 		ours: fmt.Sprintf("%d of %d chunks downloaded (%s), %d reused, %d empty", res.Downloaded, res.Chunks, vm.Size(res.Bytes).Human(), res.Reused, res.Zero),
-		goal: "only the changed chunk downloaded", met: metIf(res.Downloaded == 1),
+		goal: "only the changed chunk downloaded", met: metIf(res.Downloaded == 1 && res.Reused == res.Chunks-1-res.Zero && res.Chunks > 1),
 	})
 	r.note("Push and pull: a VM with one %s sparse disk holding %s of random data in 16 MiB pieces spread over it, through Debian's docker-registry (distribution 2.8) on 127.0.0.1 with an htpasswd user. Ours: `vivarium push` (read, LZ4-compress in Tart's 512 MiB chunks, upload in parallel) and `vivarium pull` into a new VM (download, verify, decompress into the content store, build the disk, fsync), with the content store pruned between rounds so every pull downloads everything. Baselines, both `skopeo copy --preserve-digests` between a local OCI layout and a registry that has never seen the blobs (every push goes to a fresh registry each round, so skopeo cannot mount blobs it saw elsewhere), and from the registry to a new OCI layout followed by `sync`: (1) the disk as it is, one raw layer, which is how the same content travels without Vivarium; (2) the very blobs of our image (already compressed by us), which measures transport alone and leaves skopeo's pull with compressed chunks rather than a disk. The ratio is ours ÷ skopeo in time, so ≤ 1.0 means at least skopeo's throughput.", size.String(), vm.Size(written).String())
 	return nil
