@@ -14,6 +14,7 @@ import (
 	"github.com/vivarium-vm/vivarium/ui"
 	"github.com/vivarium-vm/vivarium/ui/fswatch"
 	"github.com/vivarium-vm/vivarium/vm"
+	"github.com/vivarium-vm/vivarium/vm/oci"
 )
 
 // appID names Vivarium to fyne: its preferences live under this name.
@@ -72,6 +73,7 @@ func runGUI(ctx context.Context, env guiEnv) error {
 		Host:           env.Host,
 		Installer:      env.Installer,
 		Importer:       newImporter(lib),
+		Registry:       oci.Registries{Lib: lib},
 		Files:          guiFiles(a),
 		RunningChanged: guiRunningChanged(),
 		LibraryRoot:    lib.Root,

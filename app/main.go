@@ -98,6 +98,7 @@ func newRootCommand(getenv func(string) string) *cobra.Command {
 		cloneCommand(e), renameCommand(e), deleteCommand(e), ipswCommand(e), rosettaCommand(), versionCommand(),
 		importCommand(e), exportCommand(e),
 	)
+	root.AddCommand(ociCommands(e)...)
 	addRunCommands(root, e)
 	return root
 }

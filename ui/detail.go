@@ -166,6 +166,9 @@ func manageButtons(g *GUI, it *vmItem) []fyne.CanvasObject {
 			button("Clone…", theme.ContentCopyIcon(), widget.LowImportance, func() { g.cloneVM(name) }),
 			button("Rename…", theme.DocumentCreateIcon(), widget.LowImportance, func() { g.renameVM(name) }),
 		)
+		if g.deps.Registry != nil {
+			out = append(out, button("Push…", theme.UploadIcon(), widget.LowImportance, func() { g.pushVM(name) }))
+		}
 	}
 	return append(out,
 		button("Show in Files", theme.FolderOpenIcon(), widget.LowImportance, func() { g.showError(g.deps.Files.Reveal(it.info.Dir)) }),

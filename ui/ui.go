@@ -143,6 +143,9 @@ type Deps struct {
 	// Importer brings VMs from UTM, Tart, VirtualBuddy and disk images in;
 	// nil greys out "Import a VM…" and refuses drops.
 	Importer Importer
+	// Registry pushes and pulls VMs through OCI registries; nil greys out
+	// "Pull from a Registry…" and hides "Push…".
+	Registry Registry
 	// Files reveals folders and picks files; nil means DialogFiles.
 	Files Files
 	// Do runs f on the UI goroutine; nil means fyne.Do.

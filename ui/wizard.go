@@ -98,6 +98,9 @@ type wizard struct {
 	rosettaWhy *widget.Label
 	disposable *widget.Check
 
+	// Pull from a registry (oci.go).
+	registry registryFields
+
 	// Name and creation.
 	name     *wizField
 	summary  *fyne.Container
@@ -183,6 +186,7 @@ func (w *wizard) build() {
 	w.disk = w.newField(stepHardware, "The disk size", "", "disks", "disks[0].size", "disks[0].file")
 	w.disk.entry.SetText(vm.DefaultDisk.String())
 	w.name = w.newField(stepName, "The name", "", "name")
+	w.buildRegistry()
 	for _, f := range []*wizField{w.cpus, w.memory, w.disk} {
 		f.touched = false
 	}
@@ -208,7 +212,7 @@ func (w *wizard) choosePage() fyne.CanvasObject {
 	if why := w.g.importUnavailable(); why != "" {
 		imp.disable(why)
 	}
-	return container.NewVBox(mac, linux, kernel, image, imp)
+	return container.NewVBox(mac, linux, kernel, image, imp, w.registryCard())
 }
 
 func (w *wizard) choose(kind string) {
@@ -238,6 +242,8 @@ func (w *wizard) sourcePage() fyne.CanvasObject {
 		)
 	case kindImport:
 		return w.importSourcePage()
+	case kindRegistry:
+		return w.registrySourcePage()
 	case kindKernel:
 		return container.NewVBox(
 			labelled("Kernel", w.pathRow(w.kernel, "Kernel", nil, false)),
@@ -367,6 +373,8 @@ func (w *wizard) sourceTitle() string {
 		return "Choose the kernel"
 	case kindImport:
 		return "Import a VM"
+	case kindRegistry:
+		return "Which image?"
 	}
 	return "Choose the disk image"
 }
@@ -383,7 +391,11 @@ func (w *wizard) show(step int) {
 		if w.kind == kindISO || w.kind == kindKernel {
 			base = "Linux"
 		}
-		w.name.entry.SetText(uniqueName(base, w.g.model.has))
+		name := uniqueName(base, w.g.model.has)
+		if w.kind == kindRegistry {
+			name = w.registryName()
+		}
+		w.name.entry.SetText(name)
 		w.name.touched = false
 	}
 	if step == stepHardware {
@@ -419,6 +431,9 @@ func (w *wizard) show(step int) {
 	if fs := w.fields[step]; len(fs) > 0 && step != stepSource {
 		w.win.Canvas().Focus(fs[0].entry)
 	}
+	if step == stepSource && w.kind == kindRegistry {
+		w.win.Canvas().Focus(w.registry.ref.entry)
+	}
 }
 
 func (w *wizard) goBack() {
@@ -427,6 +442,8 @@ func (w *wizard) goBack() {
 		w.show(stepChoose)
 	case w.kind == kindImport && w.step == stepName:
 		w.show(stepSource) // an import keeps the source's hardware and options
+	case w.step == stepName && w.kind == kindRegistry:
+		w.show(stepSource) // a pull takes its hardware from the image
 	case w.step > stepSource && w.step < stepCreate:
 		w.show(w.step - 1)
 	}
@@ -446,7 +463,7 @@ func (w *wizard) goNext() {
 		w.create()
 		return
 	}
-	if w.kind == kindImport && w.step == stepSource {
+	if w.step == stepSource && (w.kind == kindImport || w.kind == kindRegistry) {
 		w.show(stepName)
 		return
 	}
@@ -536,6 +553,8 @@ func (w *wizard) config() (*vm.Config, vm.FieldErrors) {
 		if c.Boot.ISO == "" {
 			add("boot.iso", errors.New("choose the installer ISO"))
 		}
+	case kindRegistry:
+		add("source", w.registryProblem())
 	case kindKernel:
 		c.Boot.Mode = vm.BootLinux
 		c.Boot.Kernel = strings.TrimSpace(w.kernel.entry.Text)
@@ -650,6 +669,8 @@ func (w *wizard) sourceFieldInUse(f *wizField) bool {
 		return f == w.image
 	case kindImport:
 		return f == w.imp.path
+	case kindRegistry:
+		return f == w.registry.ref
 	}
 	return false
 }
@@ -724,6 +745,9 @@ func wizardSummary(c *vm.Config, w *wizard) []summaryRow {
 	if w.kind == kindImport && w.imp.plan != nil {
 		return append(importRows(w.imp.plan), summaryRow{"Not brought over", fmt.Sprintf("%d things (see the previous step)", len(w.imp.plan.NotBrought))})
 	}
+	if w.kind == kindRegistry {
+		return registrySummary(w)
+	}
 	rows := []summaryRow{
 		{"Operating system", osName(c.OS)},
 		{"Backend", backendName(c.Backend)},
@@ -794,6 +818,9 @@ func (w *wizard) create() {
 			var err error
 			imported, err = w.makeImport(ctx, c, report)
 			return err
+		}
+		if w.kind == kindRegistry {
+			return w.pullImage(ctx, c.Name, report)
 		}
 		_, err := w.g.deps.Library.Create(ctx, c, opts)
 		return err

@@ -47,6 +47,7 @@ func allBenchmarks() []benchmark {
 		{"disks", benchDisks},
 		{"import", benchImport},
 		{"xfs", benchXFSClone},
+		{"oci", benchOCI},
 		{"start", benchStart},
 		{"gui", benchGUI},
 	}
@@ -60,7 +61,7 @@ func main() {
 	flag.StringVar(&cfg.work, "work", "", "scratch folder for libraries and disk images (default: a new folder in $TMPDIR)")
 	flag.StringVar(&cfg.vivarium, "vivarium", "build/vivarium", "the vivarium binary to measure")
 	flag.StringVar(&cfg.root, "root", ".", "the vivarium module root")
-	flag.StringVar(&only, "only", "", "comma-separated benchmarks to run (list, disks, import, xfs, start, gui); default all")
+	flag.StringVar(&only, "only", "", "comma-separated benchmarks to run (list, disks, import, xfs, oci, start, gui); default all")
 	flag.Parse()
 	if only != "" {
 		cfg.only = map[string]bool{}
