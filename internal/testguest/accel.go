@@ -149,7 +149,7 @@ func ProbeKVM(ctx context.Context, g Guest) (AccelChoice, error) {
 	}
 	cancel()
 	<-exited
-	took := time.Since(start).Round(100 * time.Millisecond)
+	took := time.Since(start).Round(time.Millisecond)
 	if waitErr == nil {
 		return AccelChoice{Accel: "kvm", Why: fmt.Sprintf("a probe boot with KVM was ready in %s", took)}, nil
 	}
