@@ -28,6 +28,16 @@ const (
 	PIDFile         = "runner.pid"
 	QEMUPIDFile     = "qemu.pid"
 	DisposableDir   = "disposable"
+	// SnapshotsDir holds one folder per named snapshot (vm/snapshot).
+	SnapshotsDir = "snapshots"
+	// SnapshotManifestFile describes a snapshot; it is written last, so a
+	// snapshot folder without it was never finished.
+	SnapshotManifestFile = "snapshot.json"
+	// RestoringDir stages a snapshot's files during a restore; its
+	// RestoreCommitFile says the staged files are complete and replace the
+	// VM's.
+	RestoringDir      = ".restoring"
+	RestoreCommitFile = "commit.json"
 )
 
 // maxSocketPath keeps unix socket paths under macOS's 104-byte sun_path.
@@ -57,6 +67,11 @@ func (b Bundle) RunnerLogPath() string       { return b.runPath(RunnerLogFile) }
 func (b Bundle) PIDPath() string             { return b.runPath(PIDFile) }
 func (b Bundle) QEMUPIDPath() string         { return b.runPath(QEMUPIDFile) }
 func (b Bundle) DisposableDir() string       { return b.runPath(DisposableDir) }
+func (b Bundle) SnapshotsDir() string        { return b.path(SnapshotsDir) }
+func (b Bundle) RestoringDir() string        { return b.path(RestoringDir) }
+
+// SnapshotDir is the folder of the snapshot called name.
+func (b Bundle) SnapshotDir(name string) string { return filepath.Join(b.Dir, SnapshotsDir, name) }
 
 // ControlSocketPath is run/control.sock, or, when that path is too long for
 // a unix socket, a short path under a private per-user directory in /tmp

@@ -49,6 +49,9 @@ type ArgsInput struct {
 	// run/console.log, and still a screen for screenshots.
 	Headless bool
 	Host     Host
+	// Incoming is a saved state (suspend or snapshot) to resume from
+	// instead of booting; empty boots.
+	Incoming string
 }
 
 // Args returns the QEMU command line, argv[0] included, for in. It is a pure
@@ -86,6 +89,10 @@ func Args(in ArgsInput) ([]string, error) {
 	a.add("-chardev", "socket,id=qmp,path="+escape(qmp)+",server=on,wait=off",
 		"-mon", "chardev=qmp,mode=control")
 	a.add("-pidfile", in.Bundle.QEMUPIDPath())
+	if in.Incoming != "" {
+		// QEMU 7 has no file: migration; cat reads the state in.
+		a.add("-incoming", "exec:cat "+shellQuote(in.Incoming))
+	}
 	return a.args, nil
 }
 

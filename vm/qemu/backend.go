@@ -28,8 +28,9 @@ type Backend struct {
 }
 
 var (
-	_ vm.Backend        = (*Backend)(nil)
-	_ vm.ThrowawayMaker = (*Backend)(nil)
+	_ vm.Backend         = (*Backend)(nil)
+	_ vm.ThrowawayMaker  = (*Backend)(nil)
+	_ vm.ThrowawayKeeper = (*Backend)(nil)
 )
 
 // Name is the config's backend value.
@@ -73,9 +74,6 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 	if err := b.Check(c); err != nil {
 		return nil, err
 	}
-	if spec.Restore != "" {
-		return nil, fmt.Errorf("resuming %s: %w with qemu: saved states are the vz backend's; start the VM afresh", spec.Restore, vm.ErrUnsupported)
-	}
 	bin, err := findProgram(b.QEMUPath, SystemBinary(c.Arch))
 	if err != nil {
 		return nil, err
@@ -92,6 +90,7 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 		EFIVars:  spec.EFIVars,
 		Headless: spec.Headless,
 		Host:     host,
+		Incoming: spec.Restore,
 	}
 	if c.Boot.Mode == vm.BootEFI {
 		if in.Firmware, err = FindFirmware(c.Arch, b.firmwareDirs(bin)); err != nil {
@@ -125,7 +124,17 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 		fmt.Fprintln(log, "qemu: the VM has no sound: this host has no PulseAudio (or PipeWire) server for QEMU to play to")
 	}
 	fmt.Fprintf(log, "qemu: starting %s\n", shellJoin(args))
-	return start(ctx, args, spec.Bundle, log)
+	inst, err := start(ctx, args, spec.Bundle, log)
+	if err != nil {
+		return nil, err
+	}
+	inst.disposable = spec.Disposable
+	if spec.Restore != "" {
+		if err := inst.resumed(ctx, spec.Restore); err != nil {
+			return nil, err
+		}
+	}
+	return inst, nil
 }
 
 // MakeThrowaway makes a qcow2 overlay backed by base for a disposable run
@@ -164,13 +173,17 @@ func (b *Backend) MakeThrowaway(ctx context.Context, base, dst string) (string, 
 func shellJoin(args []string) string {
 	q := make([]string, len(args))
 	for i, a := range args {
-		if a != "" && !strings.ContainsAny(a, " \t\n'\"\\$`;&|<>()*?[]#~!{}") {
-			q[i] = a
-		} else {
-			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
+		q[i] = shellQuote(a)
 	}
 	return strings.Join(q, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`;&|<>()*?[]#~!{}") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // syncWriter serializes writes from QEMU's output and the event watcher;

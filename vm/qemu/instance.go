@@ -39,6 +39,8 @@ type instance struct {
 	tail    *tailWriter
 	mon     *qmp.SocketMonitor // set by start before the instance is shared
 	exited  chan struct{}      // closed once QEMU has exited and err is set
+	// disposable: this run's disks are thrown away (no suspend).
+	disposable bool
 
 	mu      sync.Mutex
 	state   vm.State
