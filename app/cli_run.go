@@ -207,6 +207,7 @@ func runnerError(logPath string, from int64, name string) error {
 func stopCommand(e *env) *cobra.Command {
 	var force bool
 	var timeout time.Duration
+	var keepAs string
 	cmd := &cobra.Command{
 		Use:   "stop NAME",
 		Short: "Shut a VM down: ask the guest, wait, then force it off",
@@ -215,6 +216,12 @@ func stopCommand(e *env) *cobra.Command {
 			lib, err := e.library()
 			if err != nil {
 				return err
+			}
+			if keepAs != "" {
+				if err := keepSession(cmd.Context(), lib, args[0], keepAs); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Kept this disposable run of %s as the new VM %s.\n", args[0], keepAs)
 			}
 			how, err := stopVM(cmd.Context(), lib, args[0], force, timeout)
 			if err != nil {
@@ -226,6 +233,7 @@ func stopCommand(e *env) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "force it off at once, like pulling the plug")
 	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "how long the guest may take to shut down before it is forced off")
+	cmd.Flags().StringVar(&keepAs, "keep-as", "", "of a disposable run: first keep its disks as a new VM with this name")
 	return cmd
 }
 

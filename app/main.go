@@ -98,6 +98,7 @@ func newRootCommand(getenv func(string) string) *cobra.Command {
 		cloneCommand(e), renameCommand(e), deleteCommand(e), ipswCommand(e), rosettaCommand(), versionCommand(),
 	)
 	addRunCommands(root, e)
+	root.AddCommand(snapshotCommands(e)...)
 	return root
 }
 

@@ -149,6 +149,13 @@ func (in *instance) resumed(ctx context.Context, path string) error {
 		if err == nil && running {
 			break
 		}
+		if err == nil && status == "paused" {
+			// Saved while paused (as Vivarium saves), so loaded paused.
+			if _, err := in.run(ctx, "cont", nil); err != nil {
+				return in.abort(fmt.Errorf("resuming from %s: %w", filepath.Base(path), err))
+			}
+			continue
+		}
 		if err == nil && status != "inmigrate" && status != "prelaunch" {
 			return in.abort(fmt.Errorf("resuming from %s: QEMU's state is %q", filepath.Base(path), status))
 		}
