@@ -19,6 +19,7 @@ import (
 	"github.com/vivarium-vm/vivarium/vm/control"
 	"github.com/vivarium-vm/vivarium/vm/hostcap"
 	"github.com/vivarium-vm/vivarium/vm/runner"
+	"github.com/vivarium-vm/vivarium/vm/snapshot"
 )
 
 // controlAsker asks runners for their VM's state over the control socket.
@@ -218,7 +219,8 @@ func stopCommand(e *env) *cobra.Command {
 				return err
 			}
 			if keepAs != "" {
-				if err := keepSession(cmd.Context(), lib, args[0], keepAs); err != nil {
+				m := &snapshot.Manager{Library: lib, Runner: controlRunner{}}
+				if err := m.Keep(cmd.Context(), args[0], keepAs); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Kept this disposable run of %s as the new VM %s.\n", args[0], keepAs)

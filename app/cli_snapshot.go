@@ -31,7 +31,7 @@ func snapshotCommand(e *env) *cobra.Command {
 			"'vivarium snapshot delete NAME SNAPSHOT' deletes one.",
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			lib, err := e.library()
+			m, err := e.snapshots()
 			if err != nil {
 				return err
 			}
@@ -39,7 +39,7 @@ func snapshotCommand(e *env) *cobra.Command {
 			if len(args) == 2 {
 				name = args[1]
 			}
-			info, err := takeSnapshot(cmd.Context(), lib, args[0], name, live)
+			info, err := m.Take(cmd.Context(), args[0], name, live)
 			if err != nil {
 				return err
 			}
@@ -57,15 +57,11 @@ func snapshotCommand(e *env) *cobra.Command {
 		Short: "Delete a snapshot and free its space",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			lib, err := e.library()
+			m, err := e.snapshots()
 			if err != nil {
 				return err
 			}
-			b, err := existingBundle(cmd.Context(), lib, args[0])
-			if err != nil {
-				return err
-			}
-			if err := snapshot.Delete(b, args[1]); err != nil {
+			if err := m.Delete(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Deleted snapshot %q of %s.\n", args[1], args[0])
@@ -75,38 +71,27 @@ func snapshotCommand(e *env) *cobra.Command {
 	return cmd
 }
 
-// takeSnapshot takes a stopped VM's snapshot here, or asks a running VM's
-// runner for a live one.
-func takeSnapshot(ctx context.Context, lib *vm.Library, vmName, name string, live bool) (*snapshot.Info, error) {
-	b, err := existingBundle(ctx, lib, vmName)
+// snapshots is the snapshot manager of e's library, reaching running VMs
+// through their control sockets.
+func (e *env) snapshots() (*snapshot.Manager, error) {
+	lib, err := e.library()
 	if err != nil {
 		return nil, err
 	}
-	if err := snapshot.ValidateName(name); err != nil {
-		return nil, err
-	}
-	if b.Locked() {
-		if !live {
-			return nil, fmt.Errorf("%s is running: %w; take a live snapshot with --live (it keeps the memory too), or stop it first", vmName, vm.ErrRunning)
-		}
-		if _, err := sendControl(ctx, lib, vmName, control.Request{Op: control.OpSnapshot, Name: name}); err != nil {
-			return nil, err
-		}
-		return snapshot.Inspect(b, name)
-	}
-	res, err := snapshot.Take(ctx, b, name, snapshot.Options{})
-	if err != nil {
-		return nil, err
-	}
-	return res.Info, nil
+	return &snapshot.Manager{Library: lib, Runner: controlRunner{}}, nil
 }
 
-func existingBundle(ctx context.Context, lib *vm.Library, name string) (vm.Bundle, error) {
-	info, err := lib.Inspect(ctx, name)
-	if err != nil {
-		return vm.Bundle{}, err
-	}
-	return info.Bundle(), nil
+// controlRunner asks a running VM's runner, through its control socket.
+type controlRunner struct{}
+
+func (controlRunner) Snapshot(ctx context.Context, b vm.Bundle, name string) error {
+	_, err := control.NewClient(b.ControlSocketPath()).Do(ctx, control.Request{Op: control.OpSnapshot, Name: name})
+	return err
+}
+
+func (controlRunner) Keep(ctx context.Context, b vm.Bundle, newName string) error {
+	_, err := control.NewClient(b.ControlSocketPath()).Do(ctx, control.Request{Op: control.OpKeep, Name: newName})
+	return err
 }
 
 func snapshotsCommand(e *env) *cobra.Command {
@@ -115,15 +100,11 @@ func snapshotsCommand(e *env) *cobra.Command {
 		Short: "List a VM's snapshots; a damaged one says why",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			lib, err := e.library()
+			m, err := e.snapshots()
 			if err != nil {
 				return err
 			}
-			b, err := existingBundle(cmd.Context(), lib, args[0])
-			if err != nil {
-				return err
-			}
-			infos, err := snapshot.List(b)
+			infos, err := m.List(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -167,15 +148,11 @@ func restoreCommand(e *env) *cobra.Command {
 		Short: "Turn a stopped VM back into a snapshot (what changed since is lost)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			lib, err := e.library()
+			m, err := e.snapshots()
 			if err != nil {
 				return err
 			}
-			b, err := existingBundle(cmd.Context(), lib, args[0])
-			if err != nil {
-				return err
-			}
-			info, err := snapshot.Restore(cmd.Context(), b, args[1])
+			info, err := m.Restore(cmd.Context(), args[0], args[1])
 			if err != nil {
 				return err
 			}
@@ -187,13 +164,4 @@ func restoreCommand(e *env) *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// keepSession asks a disposable run's runner to keep it as a new VM.
-func keepSession(ctx context.Context, lib *vm.Library, name, newName string) error {
-	if err := vm.ValidateName(newName); err != nil {
-		return err
-	}
-	_, err := sendControl(ctx, lib, name, control.Request{Op: control.OpKeep, Name: newName})
-	return err
 }
