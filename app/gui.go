@@ -13,6 +13,7 @@ import (
 	"github.com/vivarium-vm/vivarium/ui"
 	"github.com/vivarium-vm/vivarium/ui/fswatch"
 	"github.com/vivarium-vm/vivarium/vm"
+	"github.com/vivarium-vm/vivarium/vm/snapshot"
 )
 
 // appID names Vivarium to fyne: its preferences live under this name.
@@ -70,6 +71,7 @@ func runGUI(ctx context.Context, env guiEnv) error {
 		Watcher:        fswatch.Library{Root: lib.Root},
 		Host:           env.Host,
 		Installer:      env.Installer,
+		Snapshots:      &snapshot.Manager{Library: lib, Runner: controlRunner{}},
 		Files:          guiFiles(a),
 		RunningChanged: guiRunningChanged(),
 		LibraryRoot:    lib.Root,

@@ -131,6 +131,9 @@ type Deps struct {
 	Host Host
 	// Installer installs macOS guests; nil greys out the macOS choice.
 	Installer MacOSInstaller
+	// Snapshots lists, takes, restores and deletes snapshots and keeps
+	// disposable runs; nil hides the Snapshots section.
+	Snapshots Snapshots
 	// Files reveals folders and picks files; nil means DialogFiles.
 	Files Files
 	// Do runs f on the UI goroutine; nil means fyne.Do.
