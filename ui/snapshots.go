@@ -51,6 +51,9 @@ func snapshotsSection(g *GUI, it *vmItem) fyne.CanvasObject {
 	take := button("Take Snapshot…", theme.ContentAddIcon(), widget.LowImportance, func() { g.takeSnapshot(name) })
 	head := container.NewHBox(title, layout.NewSpacer(), take)
 	rows := container.NewVBox(hintLabel("Reading snapshots…"))
+	if last, ok := g.snapshotLists[name]; ok {
+		fillSnapshotRows(g, rows, name, last)
+	}
 	ctx, active, disposableDir := g.ctx, info.State.Active(), info.Bundle().DisposableDir()
 	go func() {
 		// A disposable run has its throw-away disks in run/disposable.
@@ -71,16 +74,36 @@ func snapshotsSection(g *GUI, it *vmItem) fyne.CanvasObject {
 				}
 			}
 		}
-		g.deps.Do(func() { fillSnapshotRows(g, rows, name, infos, thumbs, err) })
+		list := snapshotList{infos: infos, thumbs: thumbs, err: err}
+		g.deps.Do(func() {
+			if g.snapshotLists == nil {
+				g.snapshotLists = map[string]snapshotList{}
+			}
+			g.snapshotLists[name] = list
+			fillSnapshotRows(g, rows, name, list)
+			// The rows changed the pane's height: lay the detail out again,
+			// scrolling included.
+			for _, o := range g.lib.detail.Objects {
+				o.Refresh()
+			}
+		})
 	}()
 	return container.NewVBox(widget.NewSeparator(), head, rows)
 }
 
-func fillSnapshotRows(g *GUI, rows *fyne.Container, vmName string, infos []*snapshot.Info, thumbs []fyne.Resource, err error) {
+// snapshotList is one read of a VM's snapshots, thumbnails loaded.
+type snapshotList struct {
+	infos  []*snapshot.Info
+	thumbs []fyne.Resource
+	err    error
+}
+
+func fillSnapshotRows(g *GUI, rows *fyne.Container, vmName string, l snapshotList) {
+	infos, thumbs := l.infos, l.thumbs
 	rows.Objects = nil
 	switch {
-	case err != nil:
-		rows.Add(hintLabel(err.Error()))
+	case l.err != nil:
+		rows.Add(hintLabel(l.err.Error()))
 	case len(infos) == 0:
 		rows.Add(hintLabel("No snapshots yet. A snapshot keeps the VM as it is now — disks, settings and, taken while it runs, its memory — so you can come back to it."))
 	}

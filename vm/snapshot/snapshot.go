@@ -99,8 +99,8 @@ func DefaultName(t time.Time) string { return t.Format("2006-01-02 15.04.05") }
 
 // List returns the VM's snapshots, oldest first. A damaged snapshot is
 // listed with its error; it never hides the others. Folders of snapshots
-// that were never finished are not listed (and removed when nobody holds
-// the VM).
+// that were never finished are not listed (the next snapshot removes them).
+// List writes nothing, so a window may call it whenever the VM changes.
 func List(b vm.Bundle) ([]*Info, error) {
 	entries, err := os.ReadDir(b.SnapshotsDir())
 	if errors.Is(err, fs.ErrNotExist) {
@@ -108,10 +108,6 @@ func List(b vm.Bundle) ([]*Info, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("snapshots of %s: %w", b.Name(), err)
-	}
-	if lock, err := b.TryLock(); err == nil {
-		cleanUnfinished(b)
-		lock.Unlock()
 	}
 	var infos []*Info
 	for _, e := range entries {

@@ -179,7 +179,7 @@ func begin(b vm.Bundle, name string, c *vm.Config, opts Options) (*taking, error
 		return nil, fmt.Errorf("snapshot %q: %w", name, err)
 	}
 	return &taking{b: b, name: name, dir: dir, m: Manifest{
-		Version: ManifestVersion, Name: name, Created: opts.now().UTC().Truncate(time.Second), Backend: c.Backend,
+		Version: ManifestVersion, Name: name, Created: opts.now().UTC(), Backend: c.Backend,
 	}}, nil
 }
 
