@@ -21,8 +21,7 @@ func newGUIHost() guiHost { return guiHost{host: hostcap.Current()} }
 
 // Sentences for what the qemu backend cannot do.
 const (
-	qemuNoSuspend = "Suspending a VM needs the vz backend (Apple Virtualization); QEMU VMs can be paused or stopped"
-	qemuNoMacOS   = "macOS guests run only with the vz backend (Apple Virtualization)"
+	qemuNoMacOS = "macOS guests run only with the vz backend (Apple Virtualization)"
 )
 
 func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
@@ -53,7 +52,7 @@ func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
 		return h.why(hostcap.Rosetta)
 	case ui.FeatureSuspend:
 		if !vzBackend {
-			return qemuNoSuspend
+			return "" // QEMU saves through its migration, on any host
 		}
 		return h.why(hostcap.SaveRestore)
 	}
