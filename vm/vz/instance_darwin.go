@@ -33,7 +33,8 @@ type instance struct {
 
 var (
 	_ vm.Instance   = (*instance)(nil)
-	_ vm.StateSaver = (*instance)(nil)
+	_ vm.StateSaver    = (*instance)(nil)
+	_ vm.StateCapturer = (*instance)(nil)
 	_ vm.Windowed   = (*instance)(nil)
 )
 
