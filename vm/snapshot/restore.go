@@ -26,7 +26,7 @@ type journal struct {
 // the snapshot and its next start resumes there; without, a saved state
 // the VM had is dropped. What the VM had since is lost: ask first.
 //
-// The snapshot's files are staged in the VM's folder first and committed
+// The VM keeps its name and MAC address. The snapshot's files are staged in the VM's folder first and committed
 // with a journal: a crash before the commit leaves the VM as it was, a
 // crash after it is finished by Recover.
 func Restore(ctx context.Context, b vm.Bundle, name string) (*Info, error) {
@@ -67,6 +67,11 @@ func Restore(ctx context.Context, b vm.Bundle, name string) (*Info, error) {
 				return nil, fmt.Errorf("snapshot %q: %w: %w", name, ErrBroken, err)
 			}
 			c.Name = b.Name()
+			// The MAC address is the VM's identity, like its name: a clone
+			// carries its source's snapshots and keeps its own address.
+			if cur, err := vm.LoadConfig(b.ConfigPath()); err == nil && cur.Network.MAC != "" && c.Network.Mode != vm.NetNone {
+				c.Network.MAC = cur.Network.MAC
+			}
 			if err := vm.SaveConfig(dst, c); err != nil {
 				return nil, fmt.Errorf("restoring %q: %w", name, err)
 			}

@@ -382,3 +382,41 @@ func TestKeepMakesANewVMOfTheThrowawayDisksAndLeavesTheBase(t *testing.T) {
 		t.Error("keeping a run that is not disposable succeeded")
 	}
 }
+
+func TestCloneCarriesSnapshotsAndRenameKeepsThem(t *testing.T) {
+	ctx := context.Background()
+	lib, b := newVM(t)
+	if _, err := Take(ctx, b, "s", Options{}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := lib.Clone(ctx, "box", "twin", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twin := info.Bundle()
+	infos, err := List(twin)
+	if err != nil || len(infos) != 1 || infos[0].Broken() {
+		t.Fatalf("the clone's snapshots: %v %+v", err, infos)
+	}
+	writeAt(t, twin.DiskPath(vm.DiskFileName(0)), "twin!")
+	if _, err := Restore(ctx, twin, "s"); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := vm.LoadConfig(twin.ConfigPath())
+	if got := readHead(t, twin.DiskPath(vm.DiskFileName(0)), 5); got != "first" || c.Network.MAC != info.Config.Network.MAC || c.Name != "twin" {
+		t.Errorf("restored clone: disk %q, MAC %s (own %s), name %q", got, c.Network.MAC, info.Config.Network.MAC, c.Name)
+	}
+	if _, err := lib.Rename(ctx, "twin", "renamed"); err != nil {
+		t.Fatal(err)
+	}
+	rb, _ := lib.Bundle("renamed")
+	if infos, _ := List(rb); len(infos) != 1 || infos[0].Broken() {
+		t.Errorf("snapshots after rename: %+v", infos)
+	}
+	if _, err := Restore(ctx, rb, "s"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := vm.LoadConfig(rb.ConfigPath()); c.Name != "renamed" {
+		t.Errorf("after restore the renamed VM's config says %q", c.Name)
+	}
+}
