@@ -90,7 +90,11 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 		EFIVars:  spec.EFIVars,
 		Headless: spec.Headless,
 		Host:     host,
-		Incoming: spec.Restore,
+	}
+	if spec.Restore != "" {
+		if in.Resume, err = readStateHeader(spec.Restore, spec.Headless); err != nil {
+			return nil, err
+		}
 	}
 	if c.Boot.Mode == vm.BootEFI {
 		if in.Firmware, err = FindFirmware(c.Arch, b.firmwareDirs(bin)); err != nil {
@@ -129,6 +133,7 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 		return nil, err
 	}
 	inst.disposable = spec.Disposable
+	inst.headlessDevices = in.headlessDevices()
 	if spec.Restore != "" {
 		if err := inst.resumed(ctx, spec.Restore); err != nil {
 			return nil, err

@@ -41,6 +41,9 @@ type instance struct {
 	exited  chan struct{}      // closed once QEMU has exited and err is set
 	// disposable: this run's disks are thrown away (no suspend).
 	disposable bool
+	// headlessDevices: the VM has a headless run's devices (saved states
+	// record it, for the run that resumes them).
+	headlessDevices bool
 
 	mu      sync.Mutex
 	state   vm.State

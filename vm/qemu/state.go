@@ -38,7 +38,10 @@ func (in *instance) CaptureState(ctx context.Context, path string) error {
 	if _, err := in.run(ctx, "migrate-set-parameters", map[string]any{"max-bandwidth": stateBandwidth}); err != nil {
 		return fmt.Errorf("saving the VM's state: %w", err)
 	}
-	if _, err := in.run(ctx, "migrate", map[string]any{"uri": "exec:cat > " + shellQuote(tmp)}); err != nil {
+	if err := os.WriteFile(tmp, stateHeader(in.headlessDevices), 0o600); err != nil {
+		return fmt.Errorf("saving the VM's state: %w", err)
+	}
+	if _, err := in.run(ctx, "migrate", map[string]any{"uri": "exec:cat >> " + shellQuote(tmp)}); err != nil {
 		os.Remove(tmp)
 		return refusal(err)
 	}
@@ -67,14 +70,21 @@ var virtfsBlocker = regexp.MustCompile(`VirtFS export path '([^']*)' is mounted 
 func refusal(err error) error {
 	msg := err.Error()
 	if m := virtfsBlocker.FindStringSubmatch(msg); m != nil {
-		return fmt.Errorf("%w: the shared folder %q (tag %q) is mounted in the guest, and QEMU cannot save a VM whose 9p share is in use; unmount it in the guest (umount the %s share) and try again, or stop the VM instead",
-			vm.ErrUnsupported, m[1], m[2], m[2])
+		return &refused{fmt.Sprintf("the shared folder %q (tag %q) is mounted in the guest, and QEMU cannot save the memory of a VM while a 9p share is in use; unmount it in the guest (umount the %s share) and try again, or stop the VM instead",
+			m[1], m[2], m[2])}
 	}
 	if strings.Contains(msg, "isabled") || strings.Contains(msg, "blocked") {
-		return fmt.Errorf("%w: QEMU cannot save this VM: %s; remove that device from the VM's settings, or stop the VM instead", vm.ErrUnsupported, strings.TrimPrefix(msg, "QMP migrate: "))
+		return &refused{fmt.Sprintf("QEMU cannot save this VM's memory: %s; remove that device from the VM's settings, or stop the VM instead", strings.TrimPrefix(msg, "QMP migrate: "))}
 	}
 	return fmt.Errorf("saving the VM's state: %w", err)
 }
+
+// refused is a save QEMU refuses because of a device: vm.ErrUnsupported,
+// in a sentence of its own.
+type refused struct{ msg string }
+
+func (e *refused) Error() string { return e.msg }
+func (e *refused) Unwrap() error { return vm.ErrUnsupported }
 
 // waitMigration polls QEMU until the outgoing migration has ended.
 func (in *instance) waitMigration(ctx context.Context) error {
@@ -193,4 +203,40 @@ func (b *Backend) KeepThrowaway(ctx context.Context, throwaway, dst string) erro
 		return fmt.Errorf("qemu-img convert %s: %w: %s", filepath.Base(throwaway), err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// A state file is Vivarium's header, a line padded to stateHeaderSize
+// bytes saying which devices the VM had, then QEMU's migration stream.
+const (
+	stateHeaderSize  = 64
+	stateHeaderMagic = "vivarium-qemu-state 1"
+)
+
+func stateHeader(headless bool) []byte {
+	return []byte(fmt.Sprintf("%-*s\n", stateHeaderSize-1, fmt.Sprintf("%s headless=%v", stateHeaderMagic, headless)))
+}
+
+// readStateHeader reads a state file's header. A file without one (QEMU's
+// stream alone) is taken as saved with this run's devices.
+func readStateHeader(path string, headless bool) (*SavedState, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("resuming: %w", err)
+	}
+	defer f.Close()
+	buf := make([]byte, stateHeaderSize)
+	n, _ := f.Read(buf)
+	line := strings.TrimSpace(string(buf[:n]))
+	if n < stateHeaderSize || !strings.HasPrefix(line, stateHeaderMagic+" ") {
+		return &SavedState{Path: path, Headless: headless}, nil
+	}
+	switch strings.TrimPrefix(line, stateHeaderMagic+" ") {
+	case "headless=true":
+		headless = true
+	case "headless=false":
+		headless = false
+	default:
+		return nil, fmt.Errorf("resuming from %s: its header %q is not one this Vivarium wrote; delete %s to start the VM afresh (what was open in the guest is lost)", filepath.Base(path), line, path)
+	}
+	return &SavedState{Path: path, Headless: headless, Skip: stateHeaderSize}, nil
 }
