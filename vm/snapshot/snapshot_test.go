@@ -263,7 +263,6 @@ type fakeLive struct {
 	state      vm.State
 	captureErr error
 	events     []string
-	disk       string // written on Resume, as a guest would
 }
 
 func (f *fakeLive) State() vm.State { return f.state }
