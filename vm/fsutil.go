@@ -43,6 +43,13 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return syncDir(dir)
 }
 
+// PartialPath is where a file that takes a while to write (a saved state)
+// is written before it is renamed to path: hidden, and never taken for a
+// finished file.
+func PartialPath(path string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".partial")
+}
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {

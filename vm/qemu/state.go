@@ -33,7 +33,7 @@ const stateBandwidth = int64(1) << 40
 // A device QEMU cannot migrate (a mounted 9p share, say) makes QEMU refuse
 // before it writes anything; the error names it and says what to do.
 func (in *instance) CaptureState(ctx context.Context, path string) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".partial")
+	tmp := vm.PartialPath(path)
 	os.Remove(tmp)
 	if _, err := in.run(ctx, "migrate-set-parameters", map[string]any{"max-bandwidth": stateBandwidth}); err != nil {
 		return fmt.Errorf("saving the VM's state: %w", err)

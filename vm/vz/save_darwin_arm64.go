@@ -45,7 +45,7 @@ func (i *instance) CaptureState(ctx context.Context, path string) error {
 	if err := i.checkSaveRestore(); err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".partial")
+	tmp := vm.PartialPath(path)
 	os.Remove(tmp)
 	if err := call(ctx, "saving the VM's state", func() error { return i.machine.SaveMachineStateToPath(tmp) }); err != nil {
 		os.Remove(tmp)
