@@ -302,6 +302,19 @@ func TestTakeLivePausesCapturesCopiesAndResumes(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(b.SnapshotDir("live"), vm.SavedStateFile)); string(got) != "ram" {
 		t.Errorf("memory state in the snapshot: %q", got)
 	}
+	// config.toml edited while the VM runs: the live snapshot keeps the
+	// config the VM runs with, which its memory fits.
+	edited := *c
+	edited.CPUs = 7
+	if err := vm.SaveConfig(b.ConfigPath(), &edited); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TakeLive(ctx, b, c, "after edit", inst, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := vm.LoadConfig(filepath.Join(b.SnapshotDir("after edit"), vm.ConfigFile)); err != nil || got.CPUs != c.CPUs {
+		t.Errorf("live snapshot's config: %v, cpus %d, want the running %d", err, got.CPUs, c.CPUs)
+	}
 }
 
 func TestRefusedLiveSnapshotLeavesNothingAndTheVMRuns(t *testing.T) {

@@ -139,6 +139,9 @@ func TakeLive(ctx context.Context, b vm.Bundle, c *vm.Config, name string, inst 
 		return nil, errors.Join(err, resume())
 	}
 	t.m.Memory = true
+	// The config the VM runs with, which its memory state fits, even if
+	// config.toml was edited since it started.
+	t.running = c
 	if err := t.addPortable(ctx, c); err != nil {
 		return nil, errors.Join(err, resume())
 	}
@@ -160,6 +163,9 @@ type taking struct {
 	dir  string
 	m    Manifest
 	done bool
+	// running, when set, is saved as the snapshot's config instead of a
+	// copy of config.toml.
+	running *vm.Config
 }
 
 func begin(b vm.Bundle, name string, c *vm.Config, opts Options) (*taking, error) {
@@ -224,6 +230,16 @@ func (t *taking) addPortable(ctx context.Context, c *vm.Config) error {
 		return fmt.Errorf("snapshot %q: %w", t.name, err)
 	}
 	for _, f := range files {
+		if f.Kind == vm.PortableConfig && t.running != nil {
+			dst := filepath.Join(t.dir, f.Name)
+			if err := vm.SaveConfig(dst, t.running); err != nil {
+				return fmt.Errorf("snapshot %q: %w", t.name, err)
+			}
+			if err := t.record(dst, f.Kind); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := t.add(ctx, filepath.Join(t.b.Dir, f.Name), f.Kind); err != nil {
 			return err
 		}
