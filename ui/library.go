@@ -23,7 +23,7 @@ type libraryWindow struct {
 	rows     *fyne.Container // of *vmRow
 	listNote *widget.Label   // a library that cannot be read says why here
 	detail   *fyne.Container
-	shown    string // the VM the detail pane shows, to keep its scrolling
+	shown    string          // the VM the detail pane shows, to keep its scrolling
 	body     *fyne.Container // the split view, the empty state, or nothing yet
 	split    *container.Split
 	empty    fyne.CanvasObject

@@ -2,9 +2,11 @@ package ui_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -111,5 +113,51 @@ func TestSnapshotsSectionShowsADamagedSnapshotWithWhy(t *testing.T) {
 	h.waitText(w, "Damaged: disk-0.img is missing")
 	if hasButton(w, "Restore…") {
 		t.Error("a damaged snapshot offers Restore")
+	}
+}
+
+// keepRecorder is the snapshot manager with Keep recorded: keeping needs a
+// runner, which the UI tests do not have.
+type keepRecorder struct {
+	*snapshot.Manager
+	kept chan [2]string
+}
+
+func (k *keepRecorder) Keep(_ context.Context, vmName, newName string) error {
+	k.kept <- [2]string{vmName, newName}
+	return nil
+}
+
+func TestKeepAsNewVMIsOfferedForADisposableRun(t *testing.T) {
+	rec := &keepRecorder{kept: make(chan [2]string, 1)}
+	h := newHarness(t, func(h *harness, d *ui.Deps) {
+		rec.Manager = &snapshot.Manager{Library: h.lib}
+		d.Snapshots = rec
+	})
+	h.makeVM("Demo", nil)
+	w := h.gui.Window()
+	h.waitText(w, "Demo")
+	tapText(t, w, "Demo")
+	h.waitText(w, "No snapshots yet")
+	if hasButton(w, "Keep as New VM…") {
+		t.Fatal("a stopped VM offers Keep as New VM")
+	}
+	b, _ := h.lib.Bundle("Demo")
+	// What a disposable run has while it runs: its throw-away disks.
+	if err := os.MkdirAll(b.DisposableDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tap(t, w, "Start Disposable")
+	h.loop.WaitFor(t, "Keep as New VM…", func() bool { return hasButton(w, "Keep as New VM…") })
+	tap(t, w, "Keep as New VM…")
+	h.waitText(w, "the VM it runs from stays as it was")
+	tap(t, w, "Keep")
+	select {
+	case got := <-rec.kept:
+		if got != [2]string{"Demo", "Demo kept"} {
+			t.Errorf("kept %q, want Demo as “Demo kept”", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Keep was not asked for")
 	}
 }
