@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -140,7 +141,7 @@ func createCommand(e *env) *cobra.Command {
 	fl.StringVar(&f.initrd, "initrd", "", "initial ramdisk for --kernel")
 	fl.StringVar(&f.cmdline, "cmdline", "", "kernel command line for --kernel")
 	fl.StringVar(&f.iso, "iso", "", "install ISO to boot from (EFI)")
-	fl.StringVar(&f.importDisk, "import-disk", "", "use a copy of this existing raw disk image as the main disk")
+	fl.StringVar(&f.importDisk, "import-disk", "", "use a copy of this disk image (raw, qcow2, VMDK, VDI, VHD, VHDX) as the main disk")
 	fl.StringVar(&f.ipsw, "ipsw", "latest", "macOS restore image: latest, an https URL or a .ipsw file (with --os macos)")
 	fl.StringArrayVar(&f.shares, "share", nil, "share a host folder: PATH[:TAG][:ro] (repeatable)")
 	fl.BoolVar(&f.clipboard, "clipboard", true, "share the clipboard (SPICE agent)")
@@ -167,11 +168,11 @@ func (f *createFlags) config(name string) (*vm.Config, error) {
 		return nil, fmt.Errorf("--disk: %w", err)
 	}
 	if f.importDisk != "" {
-		st, err := os.Stat(f.importDisk)
+		size, err := newImporter(nil).DiskSize(context.Background(), f.importDisk)
 		if err != nil {
 			return nil, fmt.Errorf("--import-disk: %w", err)
 		}
-		disk = vm.Size(st.Size())
+		disk = size
 	}
 	if disk > 0 {
 		c.Disks = []vm.Disk{{File: vm.DiskFileName(0), Size: disk}}
@@ -316,10 +317,17 @@ func editCommand(e *env) *cobra.Command {
 					fmt.Fprintln(cmd.OutOrStdout(), "No changes.")
 					return nil
 				}
-				info, err := lib.SaveRaw(cmd.Context(), args[0], edited)
+				info, err := lib.SaveRaw(cmd.Context(), args[0], edited, vm.RevisionOf(data))
 				if err == nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "Saved %s.%s\n", info.Name, runningNote(info))
 					return nil
+				}
+				if errors.Is(err, vm.ErrConfigChanged) {
+					kept := tmp.Name() + ".yours"
+					if werr := os.WriteFile(kept, edited, 0o600); werr != nil {
+						return fmt.Errorf("not saved: %w; and your edit could not be kept: %w", err, werr)
+					}
+					return fmt.Errorf("not saved: %w. Your edit is in %s; run 'vivarium edit %s' again and make it there", err, kept, args[0])
 				}
 				if !interactive {
 					return err
@@ -353,17 +361,11 @@ func setCommand(e *env) *cobra.Command {
 				return err
 			}
 			info, err := lib.Edit(cmd.Context(), args[0], func(c *vm.Config) error {
-				for _, kv := range args[1:] {
-					key, value, ok := strings.Cut(kv, "=")
-					if !ok {
-						return fmt.Errorf("%q: write KEY=VALUE, e.g. memory=8GiB (keys: %s)", kv, strings.Join(c.Keys(), ", "))
-					}
-					next, err := vm.SetKey(c, strings.TrimSpace(key), strings.TrimSpace(value))
-					if err != nil {
-						return err
-					}
-					*c = *next
+				next, err := vm.SetKeys(c, args[1:]...)
+				if err != nil {
+					return err
 				}
+				*c = *next
 				return nil
 			})
 			if err != nil {

@@ -153,6 +153,11 @@ func startRunner(ctx context.Context, lib *vm.Library, name string, extra []stri
 	for {
 		select {
 		case <-exited:
+			// The runner saved why it failed, whole; older runners (and
+			// failures before it held the VM) only said it in the log.
+			if p, err := b.LastError(); err == nil && p != nil {
+				return "", p
+			}
 			return "", runnerError(b.RunnerLogPath(), logStart, name)
 		case <-ctx.Done():
 			return "", fmt.Errorf("%s did not start in time (%w); see 'vivarium logs %s'", name, ctx.Err(), name)
@@ -342,12 +347,20 @@ func statusCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Why the last run failed, while the VM is not running again.
+			var last *vm.Problem
+			if !info.State.Active() {
+				last, _ = info.Bundle().LastError()
+			}
 			if e.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"name": info.Name, "state": info.State, "error": info.Error})
+				return printJSON(cmd.OutOrStdout(), map[string]any{"name": info.Name, "state": info.State, "error": info.Error, "last_error": last})
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), info.State)
 			if info.Err != nil {
 				fmt.Fprintln(cmd.OutOrStdout(), info.Error)
+			}
+			if last != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "The last run failed (%s): %v\n", last.Time.Local().Format("2006-01-02 15:04:05"), last)
 			}
 			return nil
 		},
@@ -486,32 +499,4 @@ func screenshotCommand(e *env) *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// importDisk returns a Create step that copies an existing raw disk image
-// into the new VM as its first disk.
-func importDisk(src string, progressTo io.Writer) func(context.Context, vm.Bundle, *vm.Config) error {
-	return func(ctx context.Context, tmp vm.Bundle, c *vm.Config) error {
-		dst := tmp.DiskPath(c.Disks[0].File)
-		os.Remove(dst) // Create made an empty one
-		st, err := os.Stat(src)
-		if err != nil {
-			return err
-		}
-		if head := make([]byte, 4); readHead(src, head) == nil && bytes.Equal(head, []byte("QFI\xfb")) {
-			return fmt.Errorf("%s is a qcow2 image; convert it to raw first: qemu-img convert -O raw %s disk.img", src, src)
-		}
-		_, err = vm.CopyDisk(ctx, src, dst, newProgressBar(progressTo, st.Size(), "importing"))
-		return err
-	}
-}
-
-func readHead(path string, buf []byte) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.ReadFull(f, buf)
-	return err
 }

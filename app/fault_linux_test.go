@@ -397,7 +397,7 @@ func TestReadOnlyShareRefusesGuestWrites(t *testing.T) {
 func TestGUIKilledVMKeepsRunning(t *testing.T) {
 	for _, tool := range []string{"Xvfb", "xdotool"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not found (%v): the GUI tests need it (Debian: apt-get install xvfb xdotool)", tool, err)
+			testguest.SkipOrFail(t, fmt.Sprintf("%s not found (%v): the GUI tests need it (Debian: apt-get install xvfb xdotool)", tool, err))
 		}
 	}
 	v := newGuestVM(t, "outlives gui", testguest.Cmdline(nil, nil))
@@ -511,7 +511,7 @@ func (v *guestVM) tryOpenGUI(t *testing.T, display string) (*guiProc, string) {
 	select {
 	case <-g.exited:
 		if strings.Contains(said(), "not built yet") {
-			t.Skipf("the library window is not built yet: %s", said())
+			testguest.SkipOrFail(t, "the library window is not built yet: "+said())
 		}
 		if strings.Contains(said(), "panic: ") && strings.Contains(said(), "glfw") {
 			return nil, said()

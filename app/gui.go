@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 
 	"fyne.io/fyne/v2/app"
@@ -13,6 +14,7 @@ import (
 	"github.com/vivarium-vm/vivarium/ui"
 	"github.com/vivarium-vm/vivarium/ui/fswatch"
 	"github.com/vivarium-vm/vivarium/vm"
+	"github.com/vivarium-vm/vivarium/vm/oci"
 	"github.com/vivarium-vm/vivarium/vm/snapshot"
 )
 
@@ -71,6 +73,8 @@ func runGUI(ctx context.Context, env guiEnv) error {
 		Watcher:        fswatch.Library{Root: lib.Root},
 		Host:           env.Host,
 		Installer:      env.Installer,
+		Importer:       newImporter(lib),
+		Registry:       oci.Registries{Lib: lib},
 		Snapshots:      &snapshot.Manager{Library: lib, Runner: controlRunner{}},
 		Files:          guiFiles(a),
 		RunningChanged: guiRunningChanged(),
@@ -88,9 +92,7 @@ func runGUI(ctx context.Context, env guiEnv) error {
 		deps.Installer = guiInstaller{lib: lib}
 	}
 	g := ui.New(a, deps)
-	// A tray icon only where a desktop can show one; elsewhere fyne's tray
-	// would wait on a D-Bus that is not there.
-	if env.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+	if trayAvailable(runtime.GOOS, env.Getenv) {
 		if d, ok := a.(desktop.App); ok {
 			d.SetSystemTrayMenu(g.TrayMenu())
 			d.SetSystemTrayIcon(ui.AppIcon())
@@ -123,6 +125,19 @@ func runGUI(ctx context.Context, env guiEnv) error {
 	openScreen(g, env.Getenv(guiScreenEnv))
 	a.Run()
 	return nil
+}
+
+// trayAvailable says whether this desktop can show a tray icon: the Mac's
+// menu bar always can; on Linux fyne's tray needs a D-Bus session bus, and
+// without one it would wait on a bus that is not there.
+func trayAvailable(goos string, getenv func(string) string) bool {
+	switch goos {
+	case "darwin":
+		return true
+	case "linux", "freebsd", "openbsd", "netbsd":
+		return getenv("DBUS_SESSION_BUS_ADDRESS") != ""
+	}
+	return true
 }
 
 // openScreen opens the screen named by VIVARIUM_GUI_SCREEN.

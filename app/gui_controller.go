@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -98,6 +97,7 @@ func (c *guiController) follow(ctx context.Context, out chan<- ui.StateChange) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				since := time.Now()
 				if states, err := control.NewClient(b.ControlSocketPath()).Subscribe(ctx); err == nil {
 					for s := range states {
 						send(ui.StateChange{Name: name, State: s})
@@ -108,7 +108,12 @@ func (c *guiController) follow(ctx context.Context, out chan<- ui.StateChange) {
 				// sees (stopped, suspended, or running again).
 				if waitUnlocked(ctx, b, guiRunnerExit) {
 					if info, err := c.lib.Inspect(ctx, name); err == nil {
-						send(ui.StateChange{Name: name, State: info.State})
+						ev := ui.StateChange{Name: name, State: info.State}
+						// A run that failed while followed says why, whole.
+						if p, _ := b.LastError(); p != nil && !p.Time.Before(since) && !info.State.Active() {
+							ev.Err = p
+						}
+						send(ev)
 					}
 				}
 				select {
@@ -140,7 +145,7 @@ func (c *guiController) runnerBundles() []vm.Bundle {
 	}
 	var out []vm.Bundle
 	for _, e := range entries {
-		if !e.IsDir() || !strings.HasSuffix(e.Name(), vm.BundleExt) || strings.HasPrefix(e.Name(), ".") {
+		if !e.IsDir() || !vm.IsBundleName(e.Name()) {
 			continue
 		}
 		b := vm.Bundle{Dir: filepath.Join(c.lib.Root, e.Name())}

@@ -2,26 +2,33 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/vivarium-vm/vivarium/ui"
 	"github.com/vivarium-vm/vivarium/vm"
 	"github.com/vivarium-vm/vivarium/vm/hostcap"
 	"github.com/vivarium-vm/vivarium/vm/ipsw"
+	"github.com/vivarium-vm/vivarium/vm/qemu"
 	"github.com/vivarium-vm/vivarium/vm/vz"
 )
 
 // guiHost answers the GUI's "can this computer do it?" from hostcap's
 // table, so a greyed-out setting says the same sentence the vz backend
 // refuses with.
-type guiHost struct{ host hostcap.Host }
+type guiHost struct {
+	host  hostcap.Host
+	accel qemu.HostProbe // what the qemu backend's accelerator choice looks at
+}
 
 var _ ui.Host = guiHost{}
 
-func newGUIHost() guiHost { return guiHost{host: hostcap.Current()} }
+func newGUIHost() guiHost { return guiHost{host: hostcap.Current(), accel: qemu.DetectHostProbe()} }
 
 // Sentences for what the qemu backend cannot do.
 const (
-	qemuNoMacOS = "macOS guests run only with the vz backend (Apple Virtualization)"
+	qemuNoMacOS   = "macOS guests run only with the vz backend (Apple Virtualization)"
+	vzOtherArch   = "Apple Virtualization runs only guests of this Mac's own architecture (%s): choose QEMU to run an %s guest emulated"
+	vzNoThumbnail = "No picture of the screen: Apple Virtualization gives apps no way to capture a VM's display, so the library shows the guest's icon"
 )
 
 func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
@@ -42,7 +49,18 @@ func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
 		}
 	case ui.FeatureAutoResize:
 		if vzBackend {
-			return h.why(hostcap.AutoResize)
+			if why := h.why(hostcap.AutoResize); why != "" {
+				return why
+			}
+			return h.why(hostcap.FixedDisplaySize)
+		}
+	case ui.FeatureArch:
+		if vzBackend && h.host.OS == "darwin" && c.Arch != h.host.NativeArch() {
+			return fmt.Sprintf(vzOtherArch, h.host.NativeArch(), c.Arch)
+		}
+	case ui.FeatureThumbnail:
+		if vzBackend {
+			return vzNoThumbnail
 		}
 	case ui.FeatureClipboard:
 		if vzBackend && c.OS != vm.OSMacOS {
@@ -50,6 +68,17 @@ func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
 		}
 	case ui.FeatureRosetta:
 		return h.why(hostcap.Rosetta)
+	case ui.FeatureAccel:
+		if c.Backend != vm.BackendQEMU {
+			return ""
+		}
+		choice, err := qemu.ChooseAccel(c.Accel, c.Arch, h.accel)
+		if err != nil {
+			return err.Error()
+		}
+		if choice.Reason != "" {
+			return "This VM will run with " + choice.Reason + "."
+		}
 	case ui.FeatureSuspend:
 		if !vzBackend {
 			return "" // QEMU saves through its migration, on any host

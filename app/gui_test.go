@@ -21,7 +21,9 @@ func TestGUIHostGreysOutWithHostcapsSentences(t *testing.T) {
 	qemuVM := vm.NewConfig("q", vm.OSLinux)
 	qemuVM.Backend = vm.BackendQEMU
 	vzVM := vm.NewConfig("v", vm.OSLinux)
-	vzVM.Backend = vm.BackendVZ
+	vzVM.Backend, vzVM.Arch = vm.BackendVZ, vm.ArchARM64
+	vzAMD64 := vm.NewConfig("x", vm.OSLinux)
+	vzAMD64.Backend, vzAMD64.Arch = vm.BackendVZ, vm.ArchAMD64
 	tests := []struct {
 		name    string
 		host    hostcap.Host
@@ -36,6 +38,12 @@ func TestGUIHostGreysOutWithHostcapsSentences(t *testing.T) {
 		{"suspend with vz on Ventura", ventura, vzVM, ui.FeatureSuspend, "Suspending and resuming a VM needs macOS 14 or later on this Mac (it has macOS 13.0)"},
 		{"auto-resize with vz on Ventura", ventura, vzVM, ui.FeatureAutoResize, "Display auto-resize needs macOS 14 or later on this Mac (it has macOS 13.0)"},
 		{"auto-resize with QEMU anywhere", linux, qemuVM, ui.FeatureAutoResize, ""},
+		{"auto-resize with vz on Sonoma cannot be turned off", sonoma, vzVM, ui.FeatureAutoResize, "A display that keeps its size (auto_resize = false) needs macOS 13 or earlier on this Mac (it has macOS 14.0): from macOS 14 on, the VM's window always resizes the guest's display with itself"},
+		{"x86_64 with vz on Apple silicon", sonoma, vzAMD64, ui.FeatureArch, "Apple Virtualization runs only guests of this Mac's own architecture (arm64): choose QEMU to run an x86_64 guest emulated"},
+		{"arm64 with vz on Apple silicon", sonoma, vzVM, ui.FeatureArch, ""},
+		{"x86_64 with QEMU on Apple silicon", sonoma, qemuVM, ui.FeatureArch, ""},
+		{"thumbnail with vz", sonoma, vzVM, ui.FeatureThumbnail, vzNoThumbnail},
+		{"thumbnail with QEMU", sonoma, qemuVM, ui.FeatureThumbnail, ""},
 		{"vz on Linux", linux, vzVM, ui.FeatureVZ, "Apple Virtualization (backend \"vz\") needs macOS on a Mac (this is linux/amd64)"},
 		{"QEMU for macOS guests", sonoma, vm.NewConfig("m", vm.OSMacOS), ui.FeatureQEMU, qemuNoMacOS},
 		{"clipboard with QEMU", linux, qemuVM, ui.FeatureClipboard, ""},
@@ -161,5 +169,33 @@ func TestGUIControllerSaysWhyAStoppedVMCannotPause(t *testing.T) {
 	err = (&guiController{lib: lib}).Pause(context.Background(), "Idle")
 	if err == nil || !strings.Contains(err.Error(), "Idle") || !strings.Contains(err.Error(), "start it first") {
 		t.Errorf("Pause of a stopped VM = %v, want it to name the VM and say to start it first", err)
+	}
+}
+
+func TestTrayAvailable(t *testing.T) {
+	withBus := func(k string) string {
+		if k == "DBUS_SESSION_BUS_ADDRESS" {
+			return "unix:path=/run/user/1000/bus"
+		}
+		return ""
+	}
+	noBus := func(string) string { return "" }
+	tests := []struct {
+		name   string
+		goos   string
+		getenv func(string) string
+		want   bool
+	}{
+		{"mac menu bar", "darwin", noBus, true},
+		{"linux desktop with a session bus", "linux", withBus, true},
+		{"linux without a session bus", "linux", noBus, false},
+		{"windows notification area", "windows", noBus, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := trayAvailable(tt.goos, tt.getenv); got != tt.want {
+				t.Errorf("trayAvailable(%s) = %v, want %v", tt.goos, got, tt.want)
+			}
+		})
 	}
 }

@@ -96,7 +96,9 @@ func newRootCommand(getenv func(string) string) *cobra.Command {
 	root.AddCommand(
 		listCommand(e), createCommand(e), showCommand(e), editCommand(e), setCommand(e),
 		cloneCommand(e), renameCommand(e), deleteCommand(e), ipswCommand(e), rosettaCommand(), versionCommand(),
+		importCommand(e), exportCommand(e),
 	)
+	root.AddCommand(ociCommands(e)...)
 	addRunCommands(root, e)
 	root.AddCommand(snapshotCommands(e)...)
 	return root

@@ -31,6 +31,12 @@ cleanup() {
 trap cleanup EXIT
 
 start=$SECONDS
+# The accelerator that really boots the test guest here (probed once per
+# host boot; a /dev/kvm that opens may still not run it), for every VM the
+# benchmarks start and the QEMU they run by hand.
+if [[ -z ${VIVARIUM_QEMU_ACCEL:-} ]] && accel=$(go run ./internal/testguest/cmd/accelprobe); then
+	export VIVARIUM_QEMU_ACCEL=$accel
+fi
 go build -o "$bin/vivarium" ./app
 go build -o "$bin/vivbench" ./bench/cmd/vivbench
 status=0

@@ -17,8 +17,9 @@ import (
 // does not claim it.)
 const VirtualizationEntitlement = "com.apple.security.virtualization"
 
-// Sign signs the .app at appPath ad hoc ("codesign --sign -") with the
-// entitlements in entitlementsPath, then verifies the signature. An ad-hoc
+// Sign signs the .app (or the bare binary) at appPath ad hoc ("codesign
+// --sign -") with the entitlements in entitlementsPath, then verifies the
+// signature. An ad-hoc
 // signature is enough to run on the Mac that built it; it needs no hardened
 // runtime and no Apple developer account. Where codesign is missing it
 // returns ErrSigningNeedsMacOS.
@@ -27,7 +28,7 @@ func Sign(ctx context.Context, appPath, entitlementsPath string) error {
 		return err
 	}
 	if _, err := os.Stat(appPath); err != nil {
-		return fmt.Errorf("sign the .app: %w", err)
+		return fmt.Errorf("sign %s: %w", appPath, err)
 	}
 	codesign, err := exec.LookPath("codesign")
 	if err != nil {

@@ -7,7 +7,7 @@ what=${1:-all}
 
 build_pkgs=(gcc pkg-config libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libgl1-mesa-dev)
 run_pkgs=(qemu-system-x86 qemu-system-gui qemu-utils ovmf)
-test_pkgs=(qemu-system-arm qemu-efi-aarch64 busybox-static kmod cpio xz-utils xvfb imagemagick xdotool xfsprogs curl dpkg-dev)
+test_pkgs=(qemu-system-arm qemu-efi-aarch64 busybox-static kmod cpio xz-utils xvfb imagemagick xdotool xfsprogs curl dpkg-dev docker-registry skopeo)
 
 case "$(uname -s)" in
 Darwin)
@@ -15,14 +15,14 @@ Darwin)
 		echo "Vivarium needs Xcode's command line tools: run 'xcode-select --install', then try again." >&2
 		exit 1
 	fi
-	command -v go >/dev/null || { echo "Install Go 1.24 or later (https://go.dev/dl or 'brew install go')." >&2; exit 1; }
+	command -v go >/dev/null || { echo "Install Go 1.26 or later (https://go.dev/dl or 'brew install go')." >&2; exit 1; }
 	exit 0
 	;;
 Linux) ;;
 *) echo "deps.sh: $(uname -s) is not supported; install Go, gcc and QEMU by hand." >&2; exit 0 ;;
 esac
 
-command -v go >/dev/null || { echo "Install Go 1.24 or later first (https://go.dev/dl)." >&2; exit 1; }
+command -v go >/dev/null || { echo "Install Go 1.26 or later first (https://go.dev/dl)." >&2; exit 1; }
 if ! command -v apt-get >/dev/null || ! command -v dpkg-query >/dev/null; then
 	echo "deps.sh: not a Debian/Ubuntu system; install the equivalents of: ${build_pkgs[*]} ${run_pkgs[*]} ${test_pkgs[*]}" >&2
 	exit 0

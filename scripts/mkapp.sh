@@ -14,13 +14,8 @@ binary=${BINARY:-}
 
 if [ "$(uname -s)" = Darwin ]; then
 	if [ -z "$binary" ]; then
-		# Build for the oldest macOS the app claims to run on: a cgo binary
-		# otherwise requires the macOS it was built on.
-		MACOSX_DEPLOYMENT_TARGET=$(plutil -extract LSMinimumSystemVersion raw Info.plist)
-		export MACOSX_DEPLOYMENT_TARGET
 		binary=$out/vivarium
-		echo "building $binary for macOS $MACOSX_DEPLOYMENT_TARGET and later"
-		CGO_ENABLED=1 go build -o "$binary" ./app
+		sh scripts/build.sh "$binary"
 	fi
 	go run ./bundle/cmd/mkapp -binary "$binary" -out "$out" -sign
 	exit 0

@@ -13,6 +13,8 @@
 #   settings-host.png    a setting this host cannot use, greyed out with why
 #   wizard.png           the create wizard's first step
 #   wizard-hardware.png  its processor, memory and disk step
+#   wizard-import.png    its Import a VM… step, a UTM bundle chosen: what the
+#                        import makes and what it cannot bring over
 #   snapshots.png        the Snapshots section of a VM's detail
 # Each is cropped to its window. Look at every one before committing them.
 #
@@ -141,6 +143,37 @@ else
 	echo "(no test guest in $guest; run scripts/testguest.sh for a running VM in the library shot)"
 fi
 
+# A UTM bundle to import, laid out as UTM 4 writes one (QEMU backend).
+utm="$work/Debian 12.utm"
+mkdir -p "$utm/Data"
+qemu-img create -q -f qcow2 "$utm/Data/6C1E8A52-3D4B-4F0A-9E21-7B5D0C9A1F33.qcow2" 64G
+cat >"$utm/config.plist" <<'EOF'
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>Backend</key><string>QEMU</string>
+	<key>ConfigurationVersion</key><integer>4</integer>
+	<key>Display</key><array><dict><key>Hardware</key><string>virtio-vga</string></dict></array>
+	<key>Drive</key><array>
+		<dict><key>Identifier</key><string>6C1E8A52-3D4B-4F0A-9E21-7B5D0C9A1F33</string>
+		<key>ImageName</key><string>6C1E8A52-3D4B-4F0A-9E21-7B5D0C9A1F33.qcow2</string>
+		<key>ImageType</key><string>Disk</string><key>Interface</key><string>VirtIO</string></dict>
+		<dict><key>Identifier</key><string>CD</string><key>ImageType</key><string>CD</string><key>Interface</key><string>USB</string></dict>
+	</array>
+	<key>Information</key><dict><key>Icon</key><string>debian</string><key>IconCustom</key><false/>
+		<key>Name</key><string>Debian 12</string><key>UUID</key><string>0B7E5E0C-4B4F-4E77-8C1B-3F4B2A7D9E10</string></dict>
+	<key>Network</key><array><dict><key>Hardware</key><string>virtio-net-pci</string><key>MacAddress</key><string>3A:5F:21:9C:0D:7E</string>
+		<key>Mode</key><string>Emulated</string><key>PortForward</key><array><dict><key>GuestPort</key><integer>22</integer><key>HostPort</key><integer>2222</integer><key>Protocol</key><string>TCP</string></dict></array></dict></array>
+	<key>QEMU</key><dict><key>PS2Controller</key><true/><key>TPMDevice</key><true/><key>UEFIBoot</key><true/></dict>
+	<key>Sharing</key><dict><key>ClipboardSharing</key><true/><key>DirectoryShareMode</key><string>VirtFS</string></dict>
+	<key>Sound</key><array><dict><key>Hardware</key><string>intel-hda</string></dict></array>
+	<key>System</key><dict><key>Architecture</key><string>x86_64</string><key>CPU</key><string>default</string><key>CPUCount</key><integer>4</integer>
+		<key>MemorySize</key><integer>4096</integer><key>Target</key><string>q35</string></dict>
+</dict>
+</plist>
+EOF
+
 echo "starting Xvfb and the GUI…"
 Xvfb "$DISPLAY" -screen 0 1440x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 xvfb_pid=$!
@@ -244,5 +277,16 @@ click "$wizard" 300 120
 xdotool type --delay 20 "$work/ubuntu-24.04-desktop-amd64.iso"
 keys "$wizard" Return
 shot "$wizard" wizard-hardware.png
+# Back to the first step, then Import a VM… (the fifth choice) and a UTM
+# bundle's path typed: the wizard shows what the import will make.
+click "$wizard" 50 530 # Cancel
+gone "Create a VM"
+click "$lib" 334 53
+wizard=$(window "Create a VM")
+click "$wizard" 360 460
+click "$wizard" 300 105
+xdotool type --delay 20 "$utm"
+sleep 1
+shot "$wizard" wizard-import.png
 
 echo "done; look at each screenshot before committing it."

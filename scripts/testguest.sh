@@ -55,7 +55,8 @@
 set -euo pipefail
 
 # The recipe's version is this script's content: no version to forget to bump.
-RECIPE_VERSION=$(sha256sum <"${BASH_SOURCE[0]}" | cut -c1-16)
+# (shasum on macOS, where a guest built on Linux is copied into the cache.)
+RECIPE_VERSION=$({ sha256sum 2>/dev/null || shasum -a 256; } <"${BASH_SOURCE[0]}" | cut -c1-16)
 MODULES=(virtio_mmio virtio_pci virtio_blk virtio_console 9pnet_virtio 9p
 	virtio_net ext4 button evdev virtio_gpu)
 HOST_PACKAGES=(qemu-system-x86 qemu-utils busybox-static kmod cpio xz-utils)

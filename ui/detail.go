@@ -51,6 +51,10 @@ func newDetail(g *GUI, it *vmItem) fyne.CanvasObject {
 		shot.CornerRadius = 6
 		shot.SetMinSize(fyne.NewSize(400, 225))
 		parts = append(parts, container.NewCenter(shot))
+	} else if info.Config != nil {
+		if why := g.deps.Host.Unavailable(info.Config, FeatureThumbnail); why != "" {
+			parts = append(parts, hintLabel(why))
+		}
 	}
 	if rows := summary(info); len(rows) > 0 {
 		parts = append(parts, summaryGrid(container.New(layout.NewFormLayout()), rows))
@@ -163,6 +167,9 @@ func manageButtons(g *GUI, it *vmItem) []fyne.CanvasObject {
 			button("Clone…", theme.ContentCopyIcon(), widget.LowImportance, func() { g.cloneVM(name) }),
 			button("Rename…", theme.DocumentCreateIcon(), widget.LowImportance, func() { g.renameVM(name) }),
 		)
+		if g.deps.Registry != nil {
+			out = append(out, button("Push…", theme.UploadIcon(), widget.LowImportance, func() { g.pushVM(name) }))
+		}
 	}
 	return append(out,
 		button("Show in Files", theme.FolderOpenIcon(), widget.LowImportance, func() { g.showError(g.deps.Files.Reveal(it.info.Dir)) }),

@@ -345,12 +345,14 @@ func (h *harness) hasWindow(title string) bool {
 	return false
 }
 
+// writeFile writes path whole at once (as editors and Vivarium do), so the
+// library's watcher never reads it half written.
 func writeFile(t *testing.T, path, data string) string {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+	if err := vm.WriteFileAtomic(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path

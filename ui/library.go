@@ -58,6 +58,7 @@ func newLibraryWindow(g *GUI) *libraryWindow {
 	lw.win.Resize(fyne.NewSize(1080, 700))
 	lw.win.Canvas().SetOnTypedKey(lw.typedKey)
 	lw.win.SetCloseIntercept(lw.close)
+	lw.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { g.ImportDropped(uris) })
 	g.model.listen(lw.update)
 	g.model.onError = g.showError
 	return lw

@@ -59,10 +59,14 @@ type choice struct{ value, label string }
 
 // settingsEditor is the settings window of one VM.
 type settingsEditor struct {
-	g       *GUI
-	win     fyne.Window
-	name    string
-	base    *vm.Config
+	g    *GUI
+	win  fyne.Window
+	name string
+	base *vm.Config // what the fields start from
+	// opened is the config as it was on disk when the window opened (or
+	// last reloaded), and rev its revision: Save writes only over that.
+	opened  *vm.Config
+	rev     vm.Revision
 	fields  []*settingField
 	shares  []*settingField // rebuilt as shares come and go
 	tab     string          // the tab fields are being made for
@@ -97,23 +101,36 @@ func (g *GUI) ShowSettings(name string) {
 	if it == nil || it.info.Config == nil {
 		return
 	}
-	e := newSettingsEditor(g, name, it.info.Config)
+	e := newSettingsEditor(g, name, it.info.Config, it.info.Revision)
 	g.settings[name] = e
 	e.win.Show()
 }
 
-func cloneConfig(c *vm.Config) *vm.Config {
-	cp := *c
-	cp.Disks = slices.Clone(c.Disks)
-	cp.Shares = slices.Clone(c.Shares)
-	return &cp
-}
-
-func newSettingsEditor(g *GUI, name string, c *vm.Config) *settingsEditor {
-	e := &settingsEditor{g: g, name: name, base: cloneConfig(c)}
+func newSettingsEditor(g *GUI, name string, c *vm.Config, rev vm.Revision) *settingsEditor {
+	e := &settingsEditor{g: g, name: name, opened: c.Clone(), rev: rev}
 	e.win = g.app.NewWindow(fmt.Sprintf("“%s” Settings", name))
 	e.win.SetIcon(AppIcon())
+	e.build(c)
+	e.win.Resize(fyne.NewSize(820, 580))
+	e.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
+		if !e.save.Disabled() {
+			e.doSave()
+		}
+	})
+	e.win.SetOnClosed(func() {
+		e.unlisten()
+		delete(g.settings, name)
+	})
+	e.unlisten = g.model.listen(e.updateRunning)
+	e.updateRunning()
+	return e
+}
 
+// build makes the window's content, its fields showing c.
+func (e *settingsEditor) build(c *vm.Config) {
+	e.base = c.Clone()
+	e.fields, e.shares = nil, nil
+	e.save = nil // no validation while the fields are made
 	e.tabs = container.NewAppTabs(
 		e.section("General", e.general),
 		e.section("System", e.system),
@@ -138,20 +155,7 @@ func newSettingsEditor(g *GUI, name string, c *vm.Config) *settingsEditor {
 		container.NewBorder(nil, nil, nil, container.NewHBox(cancel, e.save), e.problem))
 
 	e.win.SetContent(container.NewBorder(e.running, container.NewPadded(bottom), nil, nil, e.tabs))
-	e.win.Resize(fyne.NewSize(820, 580))
-	e.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) {
-		if !e.save.Disabled() {
-			e.doSave()
-		}
-	})
-	e.win.SetOnClosed(func() {
-		e.unlisten()
-		delete(g.settings, name)
-	})
-	e.unlisten = g.model.listen(e.updateRunning)
-	e.updateRunning()
 	e.validate()
-	return e
 }
 
 // section makes one tab from the fields build adds.
@@ -326,10 +330,11 @@ func (e *settingsEditor) general() fyne.CanvasObject {
 		}
 		return FeatureQEMU
 	}
-	arch := e.selectField("arch", "Architecture", "The guest's processor. A guest of another architecture than this computer's runs emulated, much slower.", []choice{
+	arch := e.selectField("arch", "Architecture", "The guest's processor. With QEMU, a guest of another architecture than this computer's runs emulated, much slower; Apple Virtualization runs only this computer's.", []choice{
 		{vm.ArchARM64, "arm64"}, {vm.ArchAMD64, "x86_64"},
 	}, func(c *vm.Config) *string { return &c.Arch })
-	return form(nameField, osField, backend, arch)
+	arch.feature = fixed(FeatureArch)
+	return form(nameField, osField, backend, arch, e.accelField())
 }
 
 func (e *settingsEditor) system() fyne.CanvasObject {
@@ -395,6 +400,9 @@ func (e *settingsEditor) display() fyne.CanvasObject {
 	ppi := e.intField("display.ppi", "Pixels per inch", "80 for a normal screen, 144 for Retina.", func(c *vm.Config) *int { return &c.Display.PPI })
 	auto := e.checkField("display.auto_resize", "Resize", "Follow the window's size", "The guest's screen changes size with its window.", func(c *vm.Config) *bool { return &c.Display.AutoResize })
 	auto.feature = fixed(FeatureAutoResize)
+	// Whether on or off, auto-resize never stops a VM from starting: grey
+	// it out whenever the host cannot honour it (on vz, that is every Mac).
+	auto.isOn = func() bool { return false }
 	return form(w, h, ppi, auto)
 }
 
@@ -506,7 +514,7 @@ func (e *settingsEditor) collect() *vm.Config {
 }
 
 func (e *settingsEditor) candidate() (*vm.Config, vm.FieldErrors) {
-	c := cloneConfig(e.base)
+	c := e.base.Clone()
 	var errs vm.FieldErrors
 	for _, f := range e.fields {
 		if f.visible != nil && !f.visible(c) {
@@ -607,13 +615,18 @@ func (e *settingsEditor) doSave() {
 	e.save.Disable()
 	running := e.running.Visible()
 	e.g.model.do(e.g.ctx, func(ctx context.Context) error {
-		_, err := e.g.deps.Library.Edit(ctx, e.name, func(dst *vm.Config) error {
+		_, err := e.g.deps.Library.EditIfUnchanged(ctx, e.name, e.rev, func(dst *vm.Config) error {
 			*dst = *c
 			return nil
 		})
 		return err
 	}, func(err error) {
 		e.saving = false
+		if errors.Is(err, vm.ErrConfigChanged) {
+			e.offerReload(c)
+			e.save.Enable()
+			return
+		}
 		if err != nil {
 			setShown(e.problem, "Not saved: "+err.Error())
 			e.save.Enable()

@@ -16,6 +16,9 @@ func TestInvalidMemoryShowsItsErrorAndBlocksSave(t *testing.T) {
 		{"too little", "100MiB", "give the VM at least 512MiB"},
 		{"not a size", "lots", `"lots" is not a size`},
 		{"no number", "GiB", "is not a size"},
+		{"decimal unit", "8GB", "did you mean 8GiB?"},
+		{"no unit", "8192", `"8192" has no unit`},
+		{"not whole MiB", "1536.5MiB", "is 1573376KiB, not a whole number of MiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

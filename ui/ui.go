@@ -22,6 +22,9 @@ type Library interface {
 	Inspect(ctx context.Context, name string) (*vm.Info, error)
 	Create(ctx context.Context, c *vm.Config, opts vm.CreateOptions) (*vm.Info, error)
 	Edit(ctx context.Context, name string, fn func(*vm.Config) error) (*vm.Info, error)
+	// EditIfUnchanged is Edit that writes only while config.toml is still
+	// at base (vm.ErrConfigChanged otherwise).
+	EditIfUnchanged(ctx context.Context, name string, base vm.Revision, fn func(*vm.Config) error) (*vm.Info, error)
 	Rename(ctx context.Context, from, to string) (*vm.Info, error)
 	Clone(ctx context.Context, from, to string, progress vm.Progress) (*vm.Info, error)
 	Delete(ctx context.Context, name string) error
@@ -85,6 +88,12 @@ const (
 	FeatureAudio      Feature = "audio"
 	FeatureDisposable Feature = "disposable"
 	FeatureSuspend    Feature = "suspend"
+	FeatureArch       Feature = "arch"
+	// FeatureThumbnail is the library's picture of a VM's last screen.
+	FeatureThumbnail Feature = "thumbnail"
+	// FeatureAccel is the QEMU accelerator; the host's sentence says which
+	// one the VM will really run with when it is not the obvious one.
+	FeatureAccel Feature = "accel"
 )
 
 // Host says what this computer cannot do.
@@ -131,6 +140,12 @@ type Deps struct {
 	Host Host
 	// Installer installs macOS guests; nil greys out the macOS choice.
 	Installer MacOSInstaller
+	// Importer brings VMs from UTM, Tart, VirtualBuddy and disk images in;
+	// nil greys out "Import a VM…" and refuses drops.
+	Importer Importer
+	// Registry pushes and pulls VMs through OCI registries; nil greys out
+	// "Pull from a Registry…" and hides "Push…".
+	Registry Registry
 	// Snapshots lists, takes, restores and deletes snapshots and keeps
 	// disposable runs; nil hides the Snapshots section.
 	Snapshots Snapshots

@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/vivarium-vm/vivarium/vm"
+	"github.com/vivarium-vm/vivarium/vm/importer"
 	"github.com/vivarium-vm/vivarium/vm/ipsw"
 )
 
@@ -82,6 +83,7 @@ type wizard struct {
 	kernel, initrd     *wizField
 	cmdline            *wizField
 	image              *wizField
+	imp                *importSource
 	imageOS            *widget.Select
 	backend            *widget.Select
 	backendHint        *widget.Label
@@ -95,6 +97,9 @@ type wizard struct {
 	rosetta    *widget.Check
 	rosettaWhy *widget.Label
 	disposable *widget.Check
+
+	// Pull from a registry (oci.go).
+	registry registryFields
 
 	// Name and creation.
 	name     *wizField
@@ -173,6 +178,7 @@ func (w *wizard) build() {
 	w.initrd = w.newField(stepSource, "The initrd", "/path/to/initrd.img (optional)", "boot.initrd")
 	w.cmdline = w.newField(stepSource, "The command line", "console=hvc0 root=/dev/vda", "boot.cmdline")
 	w.image = w.newField(stepSource, "The image", "/path/to/disk.img", "image")
+	w.imp = &importSource{path: w.newField(stepSource, "The source", "/path/to/VM.utm, a .vbvm, a Tart VM folder or a disk image", "import")}
 	w.cpus = w.newField(stepHardware, "CPUs", "", "cpus")
 	w.cpus.entry.SetText(strconv.Itoa(vm.DefaultCPUs))
 	w.memory = w.newField(stepHardware, "Memory", "", "memory")
@@ -180,6 +186,7 @@ func (w *wizard) build() {
 	w.disk = w.newField(stepHardware, "The disk size", "", "disks", "disks[0].size", "disks[0].file")
 	w.disk.entry.SetText(vm.DefaultDisk.String())
 	w.name = w.newField(stepName, "The name", "", "name")
+	w.buildRegistry()
 	for _, f := range []*wizField{w.cpus, w.memory, w.disk} {
 		f.touched = false
 	}
@@ -200,8 +207,12 @@ func (w *wizard) choosePage() fyne.CanvasObject {
 	}
 	linux := newChoiceCard(osIcon(vm.OSLinux), "Linux from an installer ISO", "Boot a distribution's installer (Ubuntu, Fedora, Debian…) with EFI and install it onto a new disk.", func() { w.choose(kindISO) })
 	kernel := newChoiceCard(osIcon(vm.OSLinux), "Linux from a kernel and initrd", "Boot a kernel directly, for lightweight or custom guests.", func() { w.choose(kindKernel) })
-	image := newChoiceCard(osIcon(vm.OSOther), "An existing disk image", "Copy a raw disk image (.img, .raw) into a new VM and boot it with EFI.", func() { w.choose(kindImage) })
-	return container.NewVBox(mac, linux, kernel, image)
+	image := newChoiceCard(osIcon(vm.OSOther), "An existing disk image", "Copy or convert a disk image into a new VM and boot it with EFI.", func() { w.choose(kindImage) })
+	imp := newChoiceCard(osIcon(vm.OSOther), "Import a VM…", "From UTM, Tart, VirtualBuddy, or a disk image (.qcow2, .vmdk, .ova…).", func() { w.choose(kindImport) })
+	if why := w.g.importUnavailable(); why != "" {
+		imp.disable(why)
+	}
+	return container.NewVBox(mac, linux, kernel, image, imp, w.registryCard())
 }
 
 func (w *wizard) choose(kind string) {
@@ -229,6 +240,10 @@ func (w *wizard) sourcePage() fyne.CanvasObject {
 			labelled("Installer ISO", w.pathRow(w.iso, "Installer ISO", []string{".iso"}, false)),
 			hintLabel("The VM boots the ISO with EFI. Once the guest is installed, remove the ISO in Settings › Boot."),
 		)
+	case kindImport:
+		return w.importSourcePage()
+	case kindRegistry:
+		return w.registrySourcePage()
 	case kindKernel:
 		return container.NewVBox(
 			labelled("Kernel", w.pathRow(w.kernel, "Kernel", nil, false)),
@@ -242,9 +257,9 @@ func (w *wizard) sourcePage() fyne.CanvasObject {
 			w.imageOS.SetSelected(osName(vm.OSLinux))
 		}
 		return container.NewVBox(
-			labelled("Disk image", w.pathRow(w.image, "Disk image", []string{".img", ".raw"}, false)),
+			labelled("Disk image", w.pathRow(w.image, "Disk image", []string{".img", ".raw", ".qcow2", ".vmdk", ".vdi", ".vhd", ".vhdx"}, false)),
 			labelled("Operating system on it", w.imageOS),
-			hintLabel("The image is copied into the VM (copy-on-write where the disk allows); the original is never changed."),
+			hintLabel("The image is copied into the VM (copy-on-write where the disk allows), or converted when it is not raw; the original is never changed."),
 		)
 	}
 }
@@ -356,6 +371,10 @@ func (w *wizard) sourceTitle() string {
 		return "Choose the installer"
 	case kindKernel:
 		return "Choose the kernel"
+	case kindImport:
+		return "Import a VM"
+	case kindRegistry:
+		return "Which image?"
 	}
 	return "Choose the disk image"
 }
@@ -372,7 +391,11 @@ func (w *wizard) show(step int) {
 		if w.kind == kindISO || w.kind == kindKernel {
 			base = "Linux"
 		}
-		w.name.entry.SetText(uniqueName(base, w.g.model.has))
+		name := uniqueName(base, w.g.model.has)
+		if w.kind == kindRegistry {
+			name = w.registryName()
+		}
+		w.name.entry.SetText(name)
 		w.name.touched = false
 	}
 	if step == stepHardware {
@@ -408,12 +431,19 @@ func (w *wizard) show(step int) {
 	if fs := w.fields[step]; len(fs) > 0 && step != stepSource {
 		w.win.Canvas().Focus(fs[0].entry)
 	}
+	if step == stepSource && w.kind == kindRegistry {
+		w.win.Canvas().Focus(w.registry.ref.entry)
+	}
 }
 
 func (w *wizard) goBack() {
 	switch {
 	case w.step == stepSource:
 		w.show(stepChoose)
+	case w.kind == kindImport && w.step == stepName:
+		w.show(stepSource) // an import keeps the source's hardware and options
+	case w.step == stepName && w.kind == kindRegistry:
+		w.show(stepSource) // a pull takes its hardware from the image
 	case w.step > stepSource && w.step < stepCreate:
 		w.show(w.step - 1)
 	}
@@ -431,6 +461,10 @@ func (w *wizard) goNext() {
 	}
 	if w.step == stepName {
 		w.create()
+		return
+	}
+	if w.step == stepSource && (w.kind == kindImport || w.kind == kindRegistry) {
+		w.show(stepName)
 		return
 	}
 	w.show(w.step + 1)
@@ -476,6 +510,9 @@ func (w *wizard) config() (*vm.Config, vm.FieldErrors) {
 			errs = append(errs, &vm.FieldError{Key: key, Msg: err.Error()})
 		}
 	}
+	if w.kind == kindImport {
+		return w.importConfig()
+	}
 	c := vm.NewConfig(strings.TrimSpace(w.name.entry.Text), w.guestOS())
 	if c.Name == "" {
 		c.Name = w.name.entry.Text
@@ -516,6 +553,8 @@ func (w *wizard) config() (*vm.Config, vm.FieldErrors) {
 		if c.Boot.ISO == "" {
 			add("boot.iso", errors.New("choose the installer ISO"))
 		}
+	case kindRegistry:
+		add("source", w.registryProblem())
 	case kindKernel:
 		c.Boot.Mode = vm.BootLinux
 		c.Boot.Kernel = strings.TrimSpace(w.kernel.entry.Text)
@@ -533,7 +572,9 @@ func (w *wizard) config() (*vm.Config, vm.FieldErrors) {
 		case !st.Mode().IsRegular():
 			add("image", fmt.Errorf("%s is not a file; choose the disk image itself", path))
 		default:
-			size = vm.Size(st.Size())
+			// The disk's size, from the image's header: a qcow2's file is smaller.
+			size, err = w.g.diskSize(w.g.ctx, path)
+			add("image", err)
 		}
 	}
 	if size == 0 && w.kind == kindImage {
@@ -626,6 +667,10 @@ func (w *wizard) sourceFieldInUse(f *wizField) bool {
 		return f == w.kernel || f == w.initrd || f == w.cmdline
 	case kindImage:
 		return f == w.image
+	case kindImport:
+		return f == w.imp.path
+	case kindRegistry:
+		return f == w.registry.ref
 	}
 	return false
 }
@@ -697,6 +742,12 @@ func (w *wizard) updateOptions(c *vm.Config) {
 }
 
 func wizardSummary(c *vm.Config, w *wizard) []summaryRow {
+	if w.kind == kindImport && w.imp.plan != nil {
+		return append(importRows(w.imp.plan), summaryRow{"Not brought over", fmt.Sprintf("%d things (see the previous step)", len(w.imp.plan.NotBrought))})
+	}
+	if w.kind == kindRegistry {
+		return registrySummary(w)
+	}
 	rows := []summaryRow{
 		{"Operating system", osName(c.OS)},
 		{"Backend", backendName(c.Backend)},
@@ -761,7 +812,16 @@ func (w *wizard) create() {
 		}
 	})
 	opts := vm.CreateOptions{Prepare: w.prepare(report)}
+	var imported *importer.Result
 	w.g.model.do(ctx, func(ctx context.Context) error {
+		if w.kind == kindImport {
+			var err error
+			imported, err = w.makeImport(ctx, c, report)
+			return err
+		}
+		if w.kind == kindRegistry {
+			return w.pullImage(ctx, c.Name, report)
+		}
 		_, err := w.g.deps.Library.Create(ctx, c, opts)
 		return err
 	}, func(err error) {
@@ -772,6 +832,9 @@ func (w *wizard) create() {
 		case err == nil:
 			w.g.lib.selected = c.Name
 			w.win.Close()
+			if imported != nil {
+				w.g.showImported(imported)
+			}
 			return
 		case errors.Is(err, context.Canceled):
 			w.show(stepName)
@@ -800,9 +863,10 @@ func (w *wizard) prepare(report func(Progress)) func(ctx context.Context, tmp vm
 				return err
 			}
 			report(Progress{Step: "Copying the disk image…"})
-			_, err := vm.CopyDisk(ctx, src, dst, func(done, total int64) {
+			size, err := w.g.importDisk(ctx, src, dst, func(done, total int64) {
 				report(Progress{Step: "Copying the disk image…", Done: done, Total: total})
 			})
+			c.Disks[0].Size = vm.Size(size)
 			return err
 		}
 	}

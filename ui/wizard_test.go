@@ -101,6 +101,12 @@ func TestWizardSaysWhatIsWrongBeforeCreating(t *testing.T) {
 		t.Fatalf("0 CPUs is accepted; the wizard shows %q", texts(ww))
 	}
 	typeInto(t, ww, "2")
+	ww.Canvas().Focus(entryAfter(t, ww, "Memory"))
+	typeInto(t, ww, "8GB")
+	if !hasText(ww, "did you mean 8GiB?") || !findButton(t, ww, "Continue").Disabled() {
+		t.Fatalf("8GB of memory is accepted; the wizard shows %q", texts(ww))
+	}
+	typeInto(t, ww, "4GiB")
 	tap(t, ww, "Continue")
 	tap(t, ww, "Continue")
 

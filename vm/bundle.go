@@ -13,10 +13,13 @@ import (
 const (
 	BundleExt       = ".vm"
 	ConfigFile      = "config.toml"
+	ConfigLockFile  = ".config.lock" // held while config.toml is read, changed and written
 	EFIVarsFile     = "efi-vars.fd"
 	AuxFile         = "aux.img"
 	HardwareFile    = "hardware-model.bin"
 	MachineIDFile   = "machine-id.bin"
+	KernelFile      = "kernel" // a Linux kernel brought in by an import
+	InitrdFile      = "initrd"
 	SavedStateFile  = "state.vzvmsave"
 	ThumbnailFile   = "thumbnail.png"
 	RunDir          = "run"
@@ -28,6 +31,7 @@ const (
 	PIDFile         = "runner.pid"
 	QEMUPIDFile     = "qemu.pid"
 	DisposableDir   = "disposable"
+	LastErrorFile   = "last-error.json"
 	// SnapshotsDir holds one folder per named snapshot (vm/snapshot).
 	SnapshotsDir = "snapshots"
 	// SnapshotManifestFile describes a snapshot; it is written last, so a
@@ -40,11 +44,28 @@ const (
 	RestoreCommitFile = "commit.json"
 )
 
+// rebase points a kernel and initrd kept inside the VM directory from (an
+// imported VM's) at the same files in to, for a rename or a clone.
+func (b *Boot) rebase(from, to Bundle) {
+	for _, p := range []*string{&b.Kernel, &b.Initrd} {
+		if rel, err := filepath.Rel(from.Dir, *p); err == nil && *p != "" && rel == filepath.Base(rel) && !strings.HasPrefix(rel, ".") {
+			*p = filepath.Join(to.Dir, rel)
+		}
+	}
+}
+
 // maxSocketPath keeps unix socket paths under macOS's 104-byte sun_path.
 const maxSocketPath = 100
 
 // Bundle is a VM directory; all its paths are computed from Dir.
 type Bundle struct{ Dir string }
+
+// IsBundleName says whether a directory entry called name is a VM's
+// folder: NAME.vm, not hidden (the library's own working folders are).
+// Every listing of the library asks this, and nothing else.
+func IsBundleName(name string) bool {
+	return strings.HasSuffix(name, BundleExt) && len(name) > len(BundleExt) && !strings.HasPrefix(name, ".")
+}
 
 // Name is the VM's name: the directory name without ".vm".
 func (b Bundle) Name() string { return strings.TrimSuffix(filepath.Base(b.Dir), BundleExt) }
@@ -53,6 +74,7 @@ func (b Bundle) path(name string) string    { return filepath.Join(b.Dir, name) 
 func (b Bundle) runPath(name string) string { return filepath.Join(b.Dir, RunDir, name) }
 
 func (b Bundle) ConfigPath() string          { return b.path(ConfigFile) }
+func (b Bundle) ConfigLockPath() string      { return b.path(ConfigLockFile) }
 func (b Bundle) DiskPath(file string) string { return b.path(file) }
 func (b Bundle) EFIVarsPath() string         { return b.path(EFIVarsFile) }
 func (b Bundle) AuxPath() string             { return b.path(AuxFile) }
@@ -67,6 +89,7 @@ func (b Bundle) RunnerLogPath() string       { return b.runPath(RunnerLogFile) }
 func (b Bundle) PIDPath() string             { return b.runPath(PIDFile) }
 func (b Bundle) QEMUPIDPath() string         { return b.runPath(QEMUPIDFile) }
 func (b Bundle) DisposableDir() string       { return b.runPath(DisposableDir) }
+func (b Bundle) LastErrorPath() string       { return b.runPath(LastErrorFile) }
 func (b Bundle) SnapshotsDir() string        { return b.path(SnapshotsDir) }
 func (b Bundle) RestoringDir() string        { return b.path(RestoringDir) }
 
@@ -128,11 +151,14 @@ const (
 	PortableAux           PortableKind = "aux"            // macOS guests' auxiliary storage (NVRAM)
 	PortableHardwareModel PortableKind = "hardware-model" // macOS guests' identity
 	PortableMachineID     PortableKind = "machine-id"     // macOS guests' identity
+	PortableKernel        PortableKind = "kernel"         // a Linux kernel kept in the VM's folder
+	PortableInitrd        PortableKind = "initrd"
 )
 
 // PortableFiles lists the files that make up the VM c in b, as they are on
 // disk now: config.toml, every disk of c, and the EFI variable store and
-// macOS identity files that exist. Run state (run/, a saved state,
+// macOS identity files and the kernel and initrd kept in the folder that
+// exist. Run state (run/, a saved state,
 // thumbnails, snapshots) is not portable. It is the one list every feature
 // that moves or copies a VM uses.
 func (b Bundle) PortableFiles(c *Config) ([]PortableFile, error) {
@@ -146,6 +172,7 @@ func (b Bundle) PortableFiles(c *Config) ([]PortableFile, error) {
 	for _, f := range []PortableFile{
 		{EFIVarsFile, PortableEFIVars}, {AuxFile, PortableAux},
 		{HardwareFile, PortableHardwareModel}, {MachineIDFile, PortableMachineID},
+		{KernelFile, PortableKernel}, {InitrdFile, PortableInitrd},
 	} {
 		if _, err := os.Stat(b.path(f.Name)); err == nil {
 			files = append(files, f)

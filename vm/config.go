@@ -325,10 +325,15 @@ func (c *Config) Validate() error {
 	} else if c.CPUs > MaxCPUs {
 		add("cpus", "is %d; use at most %d", c.CPUs, MaxCPUs)
 	}
-	if c.Memory < MinMemory {
+	switch {
+	case c.Memory < MiB:
+		add("memory", "is %s; give the VM at least %s, e.g. \"4GiB\" (in config.toml a number without a unit counts bytes)", c.Memory.Human(), MinMemory)
+	case c.Memory < MinMemory:
 		add("memory", "is %s; give the VM at least %s, e.g. \"4GiB\"", c.Memory.Human(), MinMemory)
-	} else if c.Memory > 4*TiB {
+	case c.Memory > 4*TiB:
 		add("memory", "is %s; that is more than any host has", c.Memory.Human())
+	case c.Memory%MiB != 0:
+		add("memory", "is %s, not a whole number of MiB, which Apple's Virtualization and QEMU both need; use %s", c.Memory, c.Memory.floorMiB())
 	}
 	c.validateBoot(add)
 	c.validateDisks(add)

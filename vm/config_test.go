@@ -135,7 +135,7 @@ func TestSetKey(t *testing.T) {
 		{key: "memory", value: "1MiB", errKey: "memory"},
 		{key: "cpus", value: "many", errKey: "cpus"},
 		{key: "colour", value: "red", errKey: "colour"},
-		{key: "shares[9].path", value: "/x", errKey: "shares[9].path"},
+		{key: "shares[9].path", value: "/x", errKey: "shares[9]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
@@ -160,24 +160,63 @@ func TestParseSize(t *testing.T) {
 	tests := []struct {
 		in   string
 		want Size
-		bad  bool
+		says string // part of the refusal, when refused
 	}{
 		{in: "64GiB", want: 64 * GiB}, {in: "8G", want: 8 * GiB}, {in: "512 MiB", want: 512 * MiB},
-		{in: "1.5GiB", want: 1536 * MiB}, {in: "1073741824", want: GiB}, {in: "2tib", want: 2 * TiB},
-		{in: "1GB", want: 1e9}, {in: "", bad: true}, {in: "GiB", bad: true}, {in: "5 parsecs", bad: true},
-		{in: "-1G", bad: true}, {in: "1e400G", bad: true},
+		{in: "1.5GiB", want: 1536 * MiB}, {in: "2tib", want: 2 * TiB}, {in: "4097B", want: 4097},
+		{in: "0", want: 0}, {in: "0GiB", want: 0}, {in: "0.5KiB", want: 512},
+		{in: "8GB", says: "did you mean 8GiB?"},
+		{in: "512 mb", says: "did you mean 512MiB?"},
+		{in: "1073741824", says: "has no unit"},
+		{in: "0.5", says: "has no unit"},
+		{in: "0.0000001KiB", says: "less than one byte"},
+		{in: "", says: "not a size"}, {in: "GiB", says: "not a size"}, {in: "5 parsecs", says: "not a size"},
+		{in: "-1G", says: "not a size"}, {in: "1e400G", says: "not a size"}, {in: "1..5G", says: "not a size"},
+		{in: "99999999TiB", says: "too large"},
 	}
 	for _, tt := range tests {
 		got, err := ParseSize(tt.in)
-		if tt.bad != (err != nil) || (!tt.bad && got != tt.want) {
-			t.Errorf("ParseSize(%q) = %v, %v; want %v (error: %v)", tt.in, got, err, tt.want, tt.bad)
-		}
-		if !tt.bad {
-			back, _ := ParseSize(got.String())
-			if back != got {
-				t.Errorf("%q: String %q reads back as %v", tt.in, got.String(), back)
+		if tt.says != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("ParseSize(%q) = %v, %v; want a refusal saying %q", tt.in, got, err, tt.says)
 			}
+			continue
 		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseSize(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			continue
+		}
+		if back, err := ParseSize(got.String()); err != nil || back != got {
+			t.Errorf("%q: String %q reads back as %v, %v", tt.in, got.String(), back, err)
+		}
+	}
+}
+
+// TestOldConfigsStillLoad: files written before sizes needed units keep
+// loading, meaning what they meant then.
+func TestOldConfigsStillLoad(t *testing.T) {
+	tests := []struct {
+		name, memory, disk string
+		wantMem, wantDisk  Size
+	}{
+		{"integer bytes", "4294967296", "68719476736", 4 * GiB, 64 * GiB},
+		{"a string of digits is bytes", `"2147483648"`, `"1000000000"`, 2 * GiB, 1e9},
+		{"8GB stored by an older Vivarium reads as the MiB QEMU used", `"7812500KiB"`, `"64GiB"`, 7629 * MiB, 64 * GiB},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseConfig([]byte("version = 1\nname = \"old\"\nmemory = " + tt.memory + "\n[[disks]]\nfile = \"disk-0.img\"\nsize = " + tt.disk + "\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Memory != tt.wantMem || c.Disks[0].Size != tt.wantDisk {
+				t.Errorf("memory, disk = %v, %v; want %v, %v", c.Memory, c.Disks[0].Size, tt.wantMem, tt.wantDisk)
+			}
+			again, err := ParseConfig(c.Encode())
+			if err != nil || again.Memory != c.Memory || again.Disks[0].Size != c.Disks[0].Size {
+				t.Errorf("re-encoded as %s: %v", c.Encode(), err)
+			}
+		})
 	}
 }
 

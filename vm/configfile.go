@@ -49,6 +49,11 @@ func ParseConfig(data []byte) (*Config, error) {
 		}
 		return nil, errs
 	}
+	// Vivarium once stored "8GB" of memory as 7812500KiB. QEMU ran such a VM
+	// with the whole MiB below, so that is what the file is read as.
+	if c.Memory > MiB {
+		c.Memory = c.Memory.floorMiB()
+	}
 	c.FillDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -82,15 +87,22 @@ var decodeErrRE = regexp.MustCompile(`^toml: line (\d+) \(last key "(.*?)"\): (.
 
 // LoadConfig reads and validates a config file.
 func LoadConfig(path string) (*Config, error) {
+	c, _, err := loadConfig(path)
+	return c, err
+}
+
+// loadConfig reads and validates a config file, returning the revision of
+// the text it read too.
+func loadConfig(path string) (*Config, Revision, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	c, err := ParseConfig(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, RevisionOf(data), fmt.Errorf("%s: %w", path, err)
 	}
-	return c, nil
+	return c, RevisionOf(data), nil
 }
 
 // SaveConfig validates c and writes it atomically.
@@ -217,91 +229,6 @@ func tomlString(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-// SetKey changes one setting given as a dotted key ("memory",
-// "display.width", "shares[0].read_only") and a value as a person types it
-// ("8GiB", "true", "1920"). The result is parsed strictly, so a wrong key or
-// type is refused with the key named.
-func SetKey(c *Config, key, value string) (*Config, error) {
-	var doc map[string]any
-	if _, err := toml.Decode(string(c.Encode()), &doc); err != nil {
-		return nil, err
-	}
-	parts, err := splitKey(key)
-	if err != nil {
-		return nil, err
-	}
-	var parsed struct{ V any }
-	if _, err := toml.Decode("V = "+value, &parsed); err != nil || value == "" {
-		parsed.V = value // a bare word is a string
-	}
-	if err := setPath(doc, parts, parsed.V, key); err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", key, err)
-	}
-	return ParseConfig(buf.Bytes())
-}
-
-type keyPart struct {
-	name  string
-	index int // -1 when not indexed
-}
-
-func splitKey(key string) ([]keyPart, error) {
-	var parts []keyPart
-	for _, p := range strings.Split(key, ".") {
-		kp := keyPart{name: p, index: -1}
-		if i := strings.IndexByte(p, '['); i >= 0 && strings.HasSuffix(p, "]") {
-			n, err := strconv.Atoi(p[i+1 : len(p)-1])
-			if err != nil || n < 0 {
-				return nil, &FieldError{Key: key, Msg: "has a bad index; write it like shares[0].path"}
-			}
-			kp = keyPart{name: p[:i], index: n}
-		}
-		if kp.name == "" {
-			return nil, &FieldError{Key: key, Msg: "is not a key; write it like memory or display.width"}
-		}
-		parts = append(parts, kp)
-	}
-	return parts, nil
-}
-
-func setPath(doc map[string]any, parts []keyPart, v any, key string) error {
-	cur := doc
-	for i, p := range parts {
-		last := i == len(parts)-1
-		if p.index < 0 {
-			if last {
-				cur[p.name] = v
-				return nil
-			}
-			next, ok := cur[p.name].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				cur[p.name] = next
-			}
-			cur = next
-			continue
-		}
-		list, _ := cur[p.name].([]map[string]any)
-		switch {
-		case p.index < len(list):
-		case p.index == len(list):
-			list = append(list, map[string]any{})
-			cur[p.name] = list
-		default:
-			return &FieldError{Key: key, Msg: fmt.Sprintf("there are %d %s; add them in order, starting at %s[%d]", len(list), p.name, p.name, len(list))}
-		}
-		if last {
-			return &FieldError{Key: key, Msg: "names a whole entry; set one of its keys, like " + p.name + "[0].path"}
-		}
-		cur = list[p.index]
-	}
-	return nil
 }
 
 // Keys lists the settable keys of c in file order, for help and completion.

@@ -21,6 +21,14 @@ var (
 	ErrInvalidName = errors.New("invalid VM name")
 	// ErrInvalidConfig is wrapped by every config validation failure.
 	ErrInvalidConfig = errors.New("invalid config")
+	// ErrConfigChanged means config.toml changed since it was read for an
+	// edit (another window, the command line, a text editor).
+	ErrConfigChanged = errors.New("the settings changed since they were opened")
 	// ErrNoSpace means the disk holding the library is full.
 	ErrNoSpace = errors.New("not enough disk space")
+	// ErrAccelerator means the hardware accelerator (KVM, HVF) could not
+	// run the guest.
+	ErrAccelerator = errors.New("the accelerator cannot run this guest")
+	// ErrNoDisplay means a window was asked for where there is no display.
+	ErrNoDisplay = errors.New("no display to open a window on")
 )

@@ -8,7 +8,8 @@ import (
 
 // WriteFileAtomic writes data to path so that a crash at any moment leaves
 // either the old file or the new one: write a temporary file in the same
-// directory, fsync it, rename it over path, fsync the directory.
+// directory, fsync it, rename it over path, fsync the directory. It is the
+// one way Vivarium writes a file whole.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -36,11 +37,11 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := f.Close(); err != nil {
 		return fail(err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := renameDurably(tmp, path); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("%s: %w", path, err)
+		return err
 	}
-	return syncDir(dir)
+	return nil
 }
 
 // PartialPath is where a file that takes a while to write (a saved state)
@@ -50,10 +51,36 @@ func PartialPath(path string) string {
 	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".partial")
 }
 
-func syncDir(dir string) error {
+// CommitFile puts a file that another writer finished in tmp (QEMU's
+// screendump, Apple's saved state, a download) in place of path, the way
+// WriteFileAtomic does: fsync tmp, rename it over path, fsync the folder.
+// tmp must be in path's folder. On failure tmp is left for the caller,
+// which may want to keep it (a download resumes from it).
+func CommitFile(tmp, path string) error {
+	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, noSpace(err))
+	}
+	return renameDurably(tmp, path)
+}
+
+// renameDurably renames tmp over path and fsyncs the folder, so the rename
+// survives a crash.
+func renameDurably(tmp, path string) error {
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
 	d, err := os.Open(dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", dir, err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {

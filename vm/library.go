@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Temporary directories in the library root start with these; List skips
@@ -84,11 +85,14 @@ func (l *Library) existing(name string) (Bundle, error) {
 // Info is what the library knows of one VM. A broken VM has Err set and may
 // have no Config.
 type Info struct {
-	Name      string      `json:"name"`
-	Dir       string      `json:"dir"`
-	State     State       `json:"state"`
-	Error     string      `json:"error,omitempty"`
-	Config    *Config     `json:"config,omitempty"`
+	Name   string  `json:"name"`
+	Dir    string  `json:"dir"`
+	State  State   `json:"state"`
+	Error  string  `json:"error,omitempty"`
+	Config *Config `json:"config,omitempty"`
+	// Revision is the revision of config.toml that Config was read from;
+	// an editor of Config saves with it (EditIfUnchanged).
+	Revision  Revision    `json:"revision,omitempty"`
 	Disks     []DiskUsage `json:"disks,omitempty"`
 	Thumbnail string      `json:"thumbnail,omitempty"`
 	Err       error       `json:"-"`
@@ -204,7 +208,7 @@ func (l *Library) List(ctx context.Context) ([]*Info, error) {
 			l.cleanAbandoned(filepath.Join(l.Root, name))
 			continue
 		}
-		if !e.IsDir() || !strings.HasSuffix(name, BundleExt) || strings.HasPrefix(name, ".") {
+		if !e.IsDir() || !IsBundleName(name) {
 			continue
 		}
 		bundles = append(bundles, Bundle{Dir: filepath.Join(l.Root, name)})
@@ -232,11 +236,19 @@ func (l *Library) List(ctx context.Context) ([]*Info, error) {
 	return infos, nil
 }
 
+// abandonedAge is how old an unlocked temporary directory must be before
+// it is taken for a crash's leftover: a create makes its directory an
+// instant before it locks it, and a listing must not remove it in between.
+const abandonedAge = time.Minute
+
 // cleanAbandoned removes a temporary directory that no process holds: the
 // leftover of a create, clone or delete that crashed.
 func (l *Library) cleanAbandoned(dir string) {
 	b := Bundle{Dir: dir}
 	if b.Locked() {
+		return
+	}
+	if st, err := os.Stat(dir); err != nil || time.Since(st.ModTime()) < abandonedAge {
 		return
 	}
 	lock, err := b.TryLock()
@@ -260,7 +272,8 @@ func (l *Library) Inspect(ctx context.Context, name string) (*Info, error) {
 func (l *Library) inspect(ctx context.Context, b Bundle) *Info {
 	info := &Info{Name: b.Name(), Dir: b.Dir}
 	info.State = l.state(ctx, b)
-	c, err := LoadConfig(b.ConfigPath())
+	c, rev, err := loadConfig(b.ConfigPath())
+	info.Revision = rev
 	if err != nil {
 		info.Err = fmt.Errorf("%s: %w", info.Name, trimPathPrefix(err, b.ConfigPath()))
 		info.Error = info.Err.Error()
@@ -358,49 +371,6 @@ func (b Bundle) CleanStale() error {
 	return errors.Join(errs...)
 }
 
-// Edit changes a VM's config through fn and saves it atomically if the
-// result is valid. A running VM keeps running; the change applies at its
-// next start (Info.State says whether that is so).
-func (l *Library) Edit(ctx context.Context, name string, fn func(*Config) error) (*Info, error) {
-	b, err := l.existing(name)
-	if err != nil {
-		return nil, err
-	}
-	c, err := LoadConfig(b.ConfigPath())
-	if err != nil {
-		// A broken config can still be replaced wholesale by fn.
-		c = NewConfig(name, OSLinux)
-	}
-	if err := fn(c); err != nil {
-		return nil, err
-	}
-	c.Name = b.Name()
-	c.FillDefaults()
-	if err := SaveConfig(b.ConfigPath(), c); err != nil {
-		return nil, err
-	}
-	return l.Inspect(ctx, name)
-}
-
-// SaveRaw replaces a VM's config with text a person edited, if it parses.
-func (l *Library) SaveRaw(ctx context.Context, name string, data []byte) (*Info, error) {
-	b, err := l.existing(name)
-	if err != nil {
-		return nil, err
-	}
-	c, err := ParseConfig(data)
-	if err != nil {
-		return nil, err
-	}
-	if c.Name != b.Name() {
-		return nil, FieldErrors{{Key: "name", Msg: fmt.Sprintf("is %q but the VM is %q; rename it with 'vivarium rename'", c.Name, b.Name())}}
-	}
-	if err := WriteFileAtomic(b.ConfigPath(), data, 0o644); err != nil {
-		return nil, err
-	}
-	return l.Inspect(ctx, name)
-}
-
 // Rename renames a stopped VM.
 func (l *Library) Rename(ctx context.Context, from, to string) (*Info, error) {
 	src, err := l.existing(from)
@@ -418,6 +388,14 @@ func (l *Library) Rename(ctx context.Context, from, to string) (*Info, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot rename %q while it runs: %w; stop it first", from, ErrRunning)
 	}
+	// The config lock moves with the folder: an edit waiting for it finds
+	// the old name gone instead of writing there.
+	cfgLock, err := src.LockConfig(ctx)
+	if err != nil {
+		lock.Unlock()
+		return nil, err
+	}
+	defer cfgLock.Unlock()
 	if err := src.CleanStale(); err != nil {
 		lock.Unlock()
 		return nil, err
@@ -429,10 +407,12 @@ func (l *Library) Rename(ctx context.Context, from, to string) (*Info, error) {
 	lock.Unlock()
 	if c, err := LoadConfig(dst.ConfigPath()); err == nil {
 		c.Name = to
+		c.Boot.rebase(src, dst)
 		if err := SaveConfig(dst.ConfigPath(), c); err != nil {
 			return nil, err
 		}
 	}
+	cfgLock.Unlock()
 	return l.Inspect(ctx, to)
 }
 
@@ -462,6 +442,7 @@ func (l *Library) Clone(ctx context.Context, from, to string, progress Progress)
 		return nil, fmt.Errorf("cannot clone %q: %w", from, err)
 	}
 	c.Name = to
+	c.Boot.rebase(src, dst)
 	if c.Network.Mode != NetNone {
 		c.Network.MAC = RandomMAC()
 	}
@@ -474,7 +455,7 @@ func (l *Library) Clone(ctx context.Context, from, to string, progress Progress)
 		os.RemoveAll(tmp.Dir)
 		return nil, err
 	}
-	files := []string{EFIVarsFile, AuxFile, HardwareFile, ThumbnailFile}
+	files := []string{EFIVarsFile, AuxFile, HardwareFile, ThumbnailFile, KernelFile, InitrdFile}
 	for _, d := range c.Disks {
 		files = append(files, d.File)
 	}

@@ -1,11 +1,11 @@
 package vm
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -269,7 +269,10 @@ func TestSocketPathFitsMacOSLimit(t *testing.T) {
 }
 
 // TestKillDuringSaveNeverTearsConfig kills a process that saves configs in
-// a loop, at random moments, and checks config.toml is always whole.
+// a loop, each kill right after the saver says it has begun a save, and
+// checks config.toml is always whole. The saver prints "begin N" before and
+// "end N" after each save: a kill counts as landing inside a save when
+// "begin N" was its last word, and most kills must.
 func TestKillDuringSaveNeverTearsConfig(t *testing.T) {
 	if path := os.Getenv("VIVARIUM_TEST_SAVE_LOOP"); path != "" {
 		saveLoop(path)
@@ -285,16 +288,37 @@ func TestKillDuringSaveNeverTearsConfig(t *testing.T) {
 	if err := SaveConfig(path, old); err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	inside := 0
 	for i := 0; i < iterations; i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestKillDuringSaveNeverTearsConfig$")
 		cmd.Env = append(os.Environ(), "VIVARIUM_TEST_SAVE_LOOP="+path)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.Intn(15000)) * time.Microsecond)
-		cmd.Process.Kill()
+		// Let a few saves go by, then kill as soon as one begins.
+		want := fmt.Sprintf("begin %d", 1+i%7)
+		sc := bufio.NewScanner(out)
+		var last string
+		deadline := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+		for sc.Scan() {
+			last = sc.Text()
+			if last == want {
+				cmd.Process.Kill()
+				break
+			}
+		}
+		for sc.Scan() {
+			last = sc.Text() // what it said before the kill landed
+		}
+		deadline.Stop()
 		cmd.Wait()
+		if strings.HasPrefix(last, "begin ") {
+			inside++
+		}
 		c, err := LoadConfig(path)
 		if err != nil {
 			t.Fatalf("after kill %d: config unreadable: %v", i, err)
@@ -303,17 +327,26 @@ func TestKillDuringSaveNeverTearsConfig(t *testing.T) {
 			t.Fatalf("after kill %d: bad config %+v", i, c)
 		}
 	}
+	t.Logf("%d of %d kills landed inside a save", inside, iterations)
+	if inside < iterations/2 {
+		t.Errorf("only %d of %d kills landed inside a save: the test did not prove what it claims", inside, iterations)
+	}
 }
 
 func saveLoop(path string) {
 	c := fullConfig()
+	w := bufio.NewWriter(os.Stdout)
 	for i := 1; ; i++ {
 		c.CPUs = 1 + i%64
 		c.Boot.Cmdline = strings.Repeat(fmt.Sprint(i), 1+i%500)
+		fmt.Fprintf(w, "begin %d\n", i)
+		w.Flush()
 		if err := SaveConfig(path, c); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
+		fmt.Fprintf(w, "end %d\n", i)
+		w.Flush()
 	}
 }
 

@@ -3,9 +3,12 @@
 package vm
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -47,6 +50,44 @@ func (b Bundle) Locked() bool {
 	// the descriptor drops it.
 	err = unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB)
 	return errors.Is(err, unix.EWOULDBLOCK)
+}
+
+// configLockWait bounds how long a change of config.toml waits for another
+// one to finish; each holds the lock for milliseconds.
+const configLockWait = 30 * time.Second
+
+// LockConfig takes the VM's config lock (.config.lock in its folder),
+// waiting while another process holds it, so that reading config.toml,
+// changing it and writing it back never loses another process's change.
+// It is not the run lock: a running VM's config can still be edited.
+func (b Bundle) LockConfig(ctx context.Context) (*Lock, error) {
+	f, err := os.OpenFile(b.ConfigLockPath(), os.O_RDWR|os.O_CREATE, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%q: %w; see the VMs with 'vivarium list'", b.Name(), ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.ConfigLockPath(), err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, configLockWait)
+	defer cancel()
+	wait := time.Millisecond
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return &Lock{f: f}, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w", b.ConfigLockPath(), err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("the settings of %q are being changed by another process: %w; try again", b.Name(), ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 20*time.Millisecond)
+	}
 }
 
 // File is the open lock file; a runner passes it to children that must die

@@ -9,7 +9,8 @@ import (
 )
 
 // Size is a number of bytes. In config.toml it is written as a string with a
-// binary unit ("8GiB", "512MiB"); a plain integer means bytes.
+// binary unit ("8GiB", "512MiB", "4097B"). Older files may hold a plain
+// integer or a string of digits: both still mean bytes.
 type Size int64
 
 // Binary size units.
@@ -20,39 +21,68 @@ const (
 	TiB
 )
 
-var sizeUnits = map[string]float64{
-	"": 1, "b": 1,
-	"k": 1 << 10, "kib": 1 << 10, "kb": 1e3,
-	"m": 1 << 20, "mib": 1 << 20, "mb": 1e6,
-	"g": 1 << 30, "gib": 1 << 30, "gb": 1e9,
-	"t": 1 << 40, "tib": 1 << 40, "tb": 1e12,
+// binaryUnits are the units sizes take. K, M, G and T alone are binary, as
+// people who size disks and memory mean them.
+var binaryUnits = map[string]Size{
+	"b": 1,
+	"k": KiB, "kib": KiB,
+	"m": MiB, "mib": MiB,
+	"g": GiB, "gib": GiB,
+	"t": TiB, "tib": TiB,
 }
 
-// ParseSize reads "64GiB", "8G", "1.5GiB", "512 MiB" or "1073741824".
-// K, M, G and T alone are binary units, as people who size disks mean them.
-func ParseSize(s string) (Size, error) {
+// decimalUnits are refused: "8GB" almost always means 8GiB, and storing
+// 8×10⁹ bytes gives a VM memory that is not a whole number of MiB.
+var decimalUnits = map[string]string{"kb": "KiB", "mb": "MiB", "gb": "GiB", "tb": "TiB"}
+
+// ParseSize reads a size as a person types it (a command-line flag,
+// 'vivarium set', a field of the window): a number and a binary unit, like
+// "64GiB", "8G", "1.5GiB", "512 MiB" or "4096B". Zero needs no unit. A
+// decimal unit ("8GB") is refused with the binary size meant, a number
+// without a unit is refused rather than guessed, and a size that rounds to
+// no bytes at all ("0.0000001KiB") is refused. It is the one size parser:
+// config.toml reads its strings with it too (see UnmarshalTOML).
+func ParseSize(s string) (Size, error) { return parseSize(s, false) }
+
+// parseSize is ParseSize; bareBytes accepts a number without a unit as
+// bytes, which is what config.toml files have always meant by it.
+func parseSize(s string, bareBytes bool) (Size, error) {
 	t := strings.TrimSpace(s)
 	i := strings.IndexFunc(t, func(r rune) bool { return !(unicode.IsDigit(r) || r == '.') })
 	num, unit := t, ""
 	if i >= 0 {
 		num, unit = t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
 	}
-	mult, ok := sizeUnits[unit]
-	if num == "" || !ok {
-		return 0, fmt.Errorf("%q is not a size: write a number with a unit, like \"8GiB\" or \"512MiB\"", s)
-	}
+	notSize := fmt.Errorf("%q is not a size: write a number with a unit, like \"8GiB\" or \"512MiB\"", s)
 	f, err := strconv.ParseFloat(num, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a size: write a number with a unit, like \"8GiB\" or \"512MiB\"", s)
+	if num == "" || err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, notSize
 	}
-	bytes := f * mult
-	if bytes > math.MaxInt64/2 {
+	if meant, ok := decimalUnits[unit]; ok {
+		return 0, fmt.Errorf("%q is a decimal size; did you mean %s%s? Sizes here are binary (1GiB = 1024MiB)", s, num, meant)
+	}
+	mult, ok := binaryUnits[unit]
+	switch {
+	case ok:
+	case unit == "" && (bareBytes || f == 0):
+		mult = 1
+	case unit == "":
+		return 0, fmt.Errorf("%q has no unit; write one, like \"%sGiB\" or \"%sMiB\"", s, num, num)
+	default:
+		return 0, notSize
+	}
+	bytes := math.Round(f * float64(mult))
+	switch {
+	case bytes > math.MaxInt64/2:
 		return 0, fmt.Errorf("%q is too large", s)
+	case bytes == 0 && f != 0:
+		return 0, fmt.Errorf("%q is less than one byte; write a size like \"8GiB\" or \"512MiB\"", s)
 	}
 	return Size(bytes), nil
 }
 
-// String writes the size in the largest binary unit that keeps it exact.
+// String writes the size in the largest binary unit that keeps it exact,
+// in a form ParseSize reads back.
 func (s Size) String() string {
 	for _, u := range []struct {
 		n    Size
@@ -62,7 +92,10 @@ func (s Size) String() string {
 			return strconv.FormatInt(int64(s/u.n), 10) + u.name
 		}
 	}
-	return strconv.FormatInt(int64(s), 10)
+	if s == 0 {
+		return "0"
+	}
+	return strconv.FormatInt(int64(s), 10) + "B"
 }
 
 // Human writes the size rounded for reading ("1.5 GiB").
@@ -83,9 +116,10 @@ func (s Size) Human() string {
 // MarshalText implements encoding.TextMarshaler.
 func (s Size) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// UnmarshalText implements encoding.TextUnmarshaler.
+// UnmarshalText implements encoding.TextUnmarshaler for stored sizes (JSON
+// a Vivarium wrote): like config.toml, digits alone are bytes.
 func (s *Size) UnmarshalText(b []byte) error {
-	v, err := ParseSize(string(b))
+	v, err := parseSize(string(b), true)
 	if err != nil {
 		return err
 	}
@@ -93,7 +127,9 @@ func (s *Size) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// UnmarshalTOML accepts a size string or a plain integer of bytes.
+// UnmarshalTOML reads a size in config.toml: a string with a unit, or, as
+// files written before units were required have it, a plain integer or a
+// string of digits, both meaning bytes.
 func (s *Size) UnmarshalTOML(v any) error {
 	switch x := v.(type) {
 	case string:
@@ -108,3 +144,6 @@ func (s *Size) UnmarshalTOML(v any) error {
 		return fmt.Errorf("expected a size like \"8GiB\", got %T", v)
 	}
 }
+
+// floorMiB is s rounded down to a whole number of MiB.
+func (s Size) floorMiB() Size { return s / MiB * MiB }

@@ -48,8 +48,10 @@ type runningGuest struct {
 // qemuArgs is the plain QEMU command line the guest is proven against.
 func qemuArgs(g Guest, dir string, o bootOptions) []string {
 	var shareTags []string
+	// Require has put the accelerator that really boots the guest here.
+	accel := AccelChoice{Accel: os.Getenv(AccelEnv)}.QEMUAccelArgs()
 	args := []string{
-		"-M", "q35", "-nodefaults", "-accel", "tcg", "-m", "256",
+		"-M", "q35", "-nodefaults", accel[0], accel[1], accel[2], accel[3], "-m", "256",
 		"-kernel", g.Kernel, "-initrd", g.Initrd,
 		"-serial", "file:" + filepath.Join(dir, "console.log"),
 		"-display", "none", "-no-reboot",

@@ -196,7 +196,7 @@ func isFile(path string) bool {
 func QEMUAvailable() (path string, reason string) {
 	path, err := exec.LookPath(QEMUBinary)
 	if err != nil {
-		return "", fmt.Sprintf("%s not found in PATH (%v): install it (Debian: apt-get install qemu-system-x86 qemu-utils) to run the real-guest tests", QEMUBinary, err)
+		return "", fmt.Sprintf("%s not found in PATH (%v): install it (Debian: apt-get install qemu-system-x86 qemu-utils; macOS: brew install qemu) to run the real-guest tests", QEMUBinary, err)
 	}
 	return path, ""
 }

@@ -202,3 +202,26 @@ func TestModuleRootHoldsScript(t *testing.T) {
 		t.Errorf("moduleRoot() = %s, has no %s", root, ScriptPath)
 	}
 }
+
+// Off Linux the guest cannot be built (its recipe needs apt-get): without a
+// guest copied into the cache the real-guest tests are skipped with a line
+// saying what to do; with one they run. On Linux Ensure always builds it.
+func TestUnbuildableHere(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("VIVARIUM_TESTGUEST_DIR", dir)
+	if got := unbuildableHere("linux"); got != "" {
+		t.Errorf("on linux: %q, want the guest to be built", got)
+	}
+	got := unbuildableHere("darwin")
+	if want := "the test guest is built from Debian's packages with apt-get, which darwin lacks, and " + dir + " has no vmlinux"; !strings.HasPrefix(got, want) {
+		t.Errorf("on darwin without a guest: %q, want it to start with %q", got, want)
+	}
+	for _, f := range []string{"vmlinux", "initrd.img"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := unbuildableHere("darwin"); got != "" {
+		t.Errorf("on darwin with a copied guest: %q, want it used", got)
+	}
+}

@@ -119,9 +119,7 @@ func (l Library) relevant(w *fsnotify.Watcher, ev fsnotify.Event) bool {
 	return true
 }
 
-func isVMDir(name string) bool {
-	return strings.HasSuffix(name, vm.BundleExt) && !strings.HasPrefix(name, ".")
-}
+func isVMDir(name string) bool { return vm.IsBundleName(name) }
 
 // addVM watches a VM's folder and its run/ folder. A folder that vanished
 // meanwhile is not an error: its removal was already seen.

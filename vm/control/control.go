@@ -51,6 +51,9 @@ type Response struct {
 	OK    bool     `json:"ok"`
 	State vm.State `json:"state,omitempty"`
 	Error string   `json:"error,omitempty"`
+	// Problem is Error whole: its kind (so errors.Is holds on the client's
+	// side), the reason and what to do.
+	Problem *vm.Problem `json:"problem,omitempty"`
 }
 
 // Handler is what the runner does for each request.
@@ -198,7 +201,7 @@ func handle(ctx context.Context, h Handler, req Request) Response {
 		err = fmt.Errorf("unknown op %q; use status, pause, resume, stop, suspend, screenshot, snapshot, keep or subscribe", truncate(req.Op))
 	}
 	if err != nil {
-		return Response{State: h.State(), Error: err.Error()}
+		return Response{State: h.State(), Error: err.Error(), Problem: vm.ProblemOf("", err)}
 	}
 	return Response{OK: true, State: h.State()}
 }
@@ -275,6 +278,9 @@ func (c *Client) Do(ctx context.Context, req Request) (vm.State, error) {
 			return "", ctx.Err()
 		}
 		return "", fmt.Errorf("the runner hung up: %w", err)
+	}
+	if resp.Problem != nil {
+		return resp.State, resp.Problem
 	}
 	if resp.Error != "" {
 		return resp.State, errors.New(resp.Error)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"path/filepath"
@@ -129,8 +130,12 @@ func TestClientAndSubscribe(t *testing.T) {
 	if s := <-ch; s != vm.StatePaused {
 		t.Errorf("subscriber saw %s", s)
 	}
+	// The error crosses the socket with its kind: the client can tell an
+	// unsupported suspend from a failed one.
 	if _, err := c.Do(ctx, Request{Op: OpSuspend}); err == nil {
 		t.Error("unsupported suspend succeeded")
+	} else if !errors.Is(err, vm.ErrUnsupported) {
+		t.Errorf("suspend: %v lost its kind (want errors.Is vm.ErrUnsupported)", err)
 	}
 	h.set(vm.StateStopped)
 	if _, ok := <-ch; ok {

@@ -39,6 +39,9 @@ const (
 	RecoveryBoot Feature = "recovery-boot"
 	// AutoResize makes the guest's display follow the window's size.
 	AutoResize Feature = "display-auto-resize"
+	// FixedDisplaySize keeps the guest's display at its configured size
+	// while the window changes (auto_resize = false).
+	FixedDisplaySize Feature = "display-fixed-size"
 	// SaveRestore suspends a VM to a file and resumes it later.
 	SaveRestore Feature = "save-restore"
 	// NBD attaches a disk served over the network block device protocol.
@@ -55,6 +58,10 @@ type Requirement struct {
 	Needs string
 	// MinMacOS is the oldest macOS major version with the feature.
 	MinMacOS int
+	// MaxMacOS, when set, is the newest macOS major version with the
+	// feature, and Why says what newer ones do instead.
+	MaxMacOS int
+	Why      string
 	// AppleSilicon is set when the feature exists only on arm64 Macs (in
 	// Apple's framework or in the vz/v3 binding Vivarium uses).
 	AppleSilicon bool
@@ -82,6 +89,9 @@ func Table() []Requirement {
 		{Feature: MacOSAutomount, Needs: "Automounted shared folders in macOS guests need", MinMacOS: 13, Hint: "give the shares a tag instead of automount to run it on this host"},
 		{Feature: RecoveryBoot, Needs: "Starting a macOS guest in recovery needs", MinMacOS: 13, AppleSilicon: true},
 		{Feature: AutoResize, Needs: "Display auto-resize needs", MinMacOS: 14, Optional: true},
+		// vz's window turns on automaticallyReconfiguresDisplay on 14+.
+		{Feature: FixedDisplaySize, Needs: "A display that keeps its size (auto_resize = false) needs", MinMacOS: 12, MaxMacOS: 13, Optional: true,
+			Why: "from macOS 14 on, the VM's window always resizes the guest's display with itself"},
 		{Feature: SaveRestore, Needs: "Suspending and resuming a VM needs", MinMacOS: 14, AppleSilicon: true, Hint: "stop the VM instead"},
 		{Feature: NBD, Needs: "Network block device disks need", MinMacOS: 14},
 		{Feature: NestedVirtualization, Needs: "Nested virtualization needs", MinMacOS: 15, AppleSilicon: true},
@@ -143,6 +153,15 @@ func (h Host) AtLeast(major int) bool { return h.OS == "darwin" && h.Version.Maj
 // AppleSilicon reports whether Vivarium runs natively on an arm64 Mac.
 func (h Host) AppleSilicon() bool { return h.OS == "darwin" && h.Arch == "arm64" }
 
+// NativeArch is the architecture of h's own guests in config terms
+// ("arm64", "x86_64"): the only one Apple Virtualization runs.
+func (h Host) NativeArch() string {
+	if h.Arch == "arm64" {
+		return vm.ArchARM64
+	}
+	return vm.ArchAMD64
+}
+
 func (h Host) platform() string { return h.OS + "/" + h.Arch }
 
 // Unavailable says why h lacks f, in the sentence the settings UI shows
@@ -169,6 +188,8 @@ func (r Requirement) unavailable(h Host) (string, bool) {
 		return fmt.Sprintf("%s macOS %d or later on this Mac (its version could not be read)", r.Needs, r.MinMacOS), false
 	case h.Version.Major < r.MinMacOS:
 		return fmt.Sprintf("%s macOS %d or later on this Mac (it has macOS %s)", r.Needs, r.MinMacOS, h.Version), false
+	case r.MaxMacOS > 0 && h.Version.Major > r.MaxMacOS:
+		return fmt.Sprintf("%s macOS %d or earlier on this Mac (it has macOS %s): %s", r.Needs, r.MaxMacOS, h.Version, r.Why), false
 	}
 	return "", true
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vivarium-vm/vivarium/vm"
 )
 
 // copyBufferSize is large so a fast local link costs few system calls.
@@ -327,18 +329,7 @@ func (j *job) checkSpace(total, offset int64) error {
 // finish syncs the complete .part, checks its size and renames it (and its
 // record) to the final names.
 func (j *job) finish(size int64, st partState) (string, error) {
-	f, err := os.OpenFile(j.part, os.O_RDWR, 0)
-	if err != nil {
-		return "", fmt.Errorf("finishing %s: %w", j.part, err)
-	}
-	err = f.Sync()
-	info, serr := f.Stat()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = serr
-	}
+	info, err := os.Stat(j.part)
 	if err != nil {
 		return "", fmt.Errorf("finishing %s: %w", j.part, err)
 	}
@@ -346,16 +337,15 @@ func (j *job) finish(size int64, st partState) (string, error) {
 		return "", fmt.Errorf("finishing %s: %w: it holds %d bytes, the server announced %d; run the same command again",
 			j.part, ErrIncomplete, info.Size(), st.Total)
 	}
-	if err := os.Rename(j.part, j.final); err != nil {
-		return "", fmt.Errorf("finishing %s: %w", j.final, err)
+	if err := vm.CommitFile(j.part, j.final); err != nil {
+		return "", fmt.Errorf("finishing %w", err)
 	}
 	// The record is kept beside the final file; losing it only loses the
 	// damaged-file check, so a failure here is not the download's failure.
-	if err := os.Rename(j.state, j.final+stateSuffix); err != nil {
+	if err := vm.CommitFile(j.state, j.final+stateSuffix); err != nil {
 		_ = writeState(j.final+stateSuffix, st)
 		_ = os.Remove(j.state)
 	}
-	syncDir(j.d.Dir)
 	j.progress.finish(size, size)
 	return j.final, nil
 }

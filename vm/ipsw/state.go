@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/vivarium-vm/vivarium/vm"
 )
 
 // File names in the cache. While downloading NAME there is NAME.part (the
@@ -71,42 +72,12 @@ func readState(path string) (partState, error) {
 	return s, nil
 }
 
-// writeState writes the record next to its file: temp file, fsync, rename, so
-// a crash leaves the old record or the new one, never half of one.
+// writeState writes the record next to its file atomically, so a crash
+// leaves the old record or the new one, never half of one.
 func writeState(path string, s partState) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	_, err = tmp.Write(append(data, '\n'))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
-
-// syncDir makes renames in dir durable. Best effort: some systems (Windows)
-// can't open a directory for syncing, and a completed download is still
-// complete without it.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = d.Sync()
-	_ = d.Close()
+	return vm.WriteFileAtomic(path, append(data, '\n'), 0o644)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -78,6 +79,16 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 	if err != nil {
 		return nil, err
 	}
+	version, err := ReadVersion(ctx, bin)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkVersion(bin, version); err != nil {
+		return nil, err
+	}
+	if err := checkDisplay(runtime.GOOS, spec.Headless, os.Getenv); err != nil {
+		return nil, err
+	}
 	host, accel, err := DetectHost(c)
 	if err != nil {
 		return nil, err
@@ -128,7 +139,7 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 		fmt.Fprintln(log, "qemu: the VM has no sound: this host has no PulseAudio (or PipeWire) server for QEMU to play to")
 	}
 	fmt.Fprintf(log, "qemu: starting %s\n", shellJoin(args))
-	inst, err := start(ctx, args, spec.Bundle, log)
+	inst, err := start(ctx, args, spec.Bundle, log, host.Accel, version)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +151,17 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 		}
 	}
 	return inst, nil
+}
+
+// checkDisplay refuses a VM window where there is no display to open it
+// on (a Linux session without X11 or Wayland: ssh, a server, CI), before
+// QEMU says so in a dozen lines.
+func checkDisplay(goos string, headless bool, getenv func(string) string) error {
+	if headless || goos != "linux" || getenv("DISPLAY") != "" || getenv("WAYLAND_DISPLAY") != "" {
+		return nil
+	}
+	return vm.WithHint(fmt.Errorf("%w: the VM's window needs a display, and this session has none (DISPLAY and WAYLAND_DISPLAY are not set)", vm.ErrNoDisplay),
+		"start it without a window: vivarium start --headless NAME (its console: vivarium console NAME), or start it from a desktop session")
 }
 
 // MakeThrowaway makes a qcow2 overlay backed by base for a disposable run
@@ -181,14 +203,6 @@ func shellJoin(args []string) string {
 		q[i] = shellQuote(a)
 	}
 	return strings.Join(q, " ")
-}
-
-// shellQuote quotes s for a POSIX shell when it needs quoting.
-func shellQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`;&|<>()*?[]#~!{}") {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // syncWriter serializes writes from QEMU's output and the event watcher;

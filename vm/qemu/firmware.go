@@ -2,7 +2,6 @@ package qemu
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,33 +96,13 @@ func EnsureEFIVars(path string, fw Firmware) error {
 	} else if !os.IsNotExist(err) {
 		return fmt.Errorf("EFI variable store %s: %w", path, err)
 	}
-	src, err := os.Open(fw.Vars)
+	// A template is at most a few MiB (64 for AAVMF): one atomic write.
+	data, err := os.ReadFile(fw.Vars)
 	if err != nil {
 		return fmt.Errorf("EFI variable template: %w", err)
 	}
-	defer src.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".efi-vars-*")
-	if err != nil {
-		return fmt.Errorf("EFI variable store %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename this finds nothing
-	if _, err := io.Copy(tmp, src); err != nil {
-		tmp.Close()
-		return fmt.Errorf("copying %s to %s: %w", fw.Vars, path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("EFI variable store %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("EFI variable store %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("EFI variable store %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("EFI variable store %s: %w", path, err)
+	if err := vm.WriteFileAtomic(path, data, 0o644); err != nil {
+		return fmt.Errorf("EFI variable store: %w", err)
 	}
 	return nil
 }

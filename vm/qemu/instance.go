@@ -34,6 +34,8 @@ const (
 type instance struct {
 	program string // "qemu-system-x86_64", for messages
 	bundle  vm.Bundle
+	accel   string  // the accelerator it runs with, for what to do when it fails
+	version Version // QEMU's own, for what it can do
 	cmd     *exec.Cmd
 	log     io.Writer
 	tail    *tailWriter
@@ -45,11 +47,13 @@ type instance struct {
 	// record it, for the run that resumes them).
 	headlessDevices bool
 
-	mu      sync.Mutex
-	state   vm.State
-	changes chan vm.State
-	forced  bool  // ForceStop killed it: its death is a stop, not a crash
-	err     error // why QEMU died, nil for a stop
+	feed    *vm.StateFeed
+	changes <-chan vm.State // the runner's subscription to feed
+
+	mu     sync.Mutex
+	forced bool  // ForceStop killed it: its death is a stop, not a crash
+	fault  error // why Vivarium stopped it (an internal error), if it did
+	err    error // why QEMU died, nil for a stop
 }
 
 var (
@@ -57,20 +61,23 @@ var (
 	_ vm.Screenshotter = (*instance)(nil)
 )
 
-// start runs QEMU with args and waits until its monitor answers.
-func start(ctx context.Context, args []string, b vm.Bundle, log io.Writer) (*instance, error) {
+// start runs QEMU with args and waits until its monitor answers. accel and
+// version are what it runs with, for its errors and its screenshots.
+func start(ctx context.Context, args []string, b vm.Bundle, log io.Writer, accel string, version Version) (*instance, error) {
 	if log == nil {
 		log = io.Discard
 	}
 	in := &instance{
 		program: filepath.Base(args[0]),
 		bundle:  b,
+		accel:   accel,
+		version: version,
 		log:     log,
 		tail:    &tailWriter{},
 		exited:  make(chan struct{}),
-		state:   vm.StateStarting,
-		changes: make(chan vm.State, 16),
+		feed:    vm.NewStateFeed(vm.StateStarting),
 	}
+	in.changes, _ = in.feed.Subscribe()
 	in.cmd = exec.Command(args[0], args[1:]...)
 	out := io.MultiWriter(log, in.tail)
 	in.cmd.Stdout, in.cmd.Stderr = out, out
@@ -120,13 +127,14 @@ func (in *instance) supervise(started chan<- error) {
 func (in *instance) finish(waitErr error) {
 	in.mu.Lock()
 	switch {
+	case in.fault != nil:
+		in.err = in.fault
 	case waitErr == nil, in.forced:
 		in.err = nil
 	default:
-		in.err = fmt.Errorf("%s stopped unexpectedly: %w%s", in.program, waitErr, in.tail.lastLines())
+		in.err = in.failure(fmt.Errorf("%s stopped unexpectedly: %w%s", in.program, waitErr, in.tail.lastLines()))
 	}
-	in.setStateLocked(vm.StateStopped)
-	close(in.changes)
+	in.feed.Set(vm.StateStopped)
 	mon := in.mon
 	in.mu.Unlock()
 	close(in.exited)
@@ -142,7 +150,7 @@ func (in *instance) abort(cause error) error {
 	case <-in.exited:
 		// QEMU refused its arguments or died while starting: its stderr
 		// says why, much better than a refused connection.
-		return fmt.Errorf("%s failed to start: %w%s", in.program, in.exitCause(cause), in.tail.lastLines())
+		return in.failure(fmt.Errorf("%s failed to start: %w%s", in.program, in.exitCause(cause), in.tail.lastLines()))
 	default:
 	}
 	in.mu.Lock()
@@ -150,7 +158,7 @@ func (in *instance) abort(cause error) error {
 	in.mu.Unlock()
 	in.cmd.Process.Kill()
 	<-in.exited
-	return fmt.Errorf("%s did not get ready: %w%s", in.program, cause, in.tail.lastLines())
+	return in.failure(fmt.Errorf("%s did not get ready: %w%s", in.program, cause, in.tail.lastLines()))
 }
 
 // exitCause is the process's exit status when it has one.
@@ -208,10 +216,13 @@ func (in *instance) watch(events <-chan qmp.Event) {
 		switch ev.Event {
 		case "STOP":
 			in.mu.Lock()
-			if in.state != vm.StateStopping {
-				in.setStateLocked(vm.StatePaused)
+			if in.feed.State() != vm.StateStopping {
+				in.feed.Set(vm.StatePaused)
 			}
 			in.mu.Unlock()
+			// A guest the accelerator cannot run stops with status
+			// internal-error: it must not sit there "paused".
+			go in.checkInternalError()
 		case "RESUME":
 			in.setState(vm.StateRunning)
 		case "SHUTDOWN":
@@ -224,38 +235,10 @@ func (in *instance) watch(events <-chan qmp.Event) {
 	}
 }
 
-func (in *instance) setState(s vm.State) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.setStateLocked(s)
-}
-
-// setStateLocked records s and delivers it on Changes. A reader who falls
-// behind loses the oldest changes, never the latest.
-func (in *instance) setStateLocked(s vm.State) {
-	if in.state == s || in.state == vm.StateStopped {
-		return
-	}
-	in.state = s
-	for {
-		select {
-		case in.changes <- s:
-			return
-		default:
-			select {
-			case <-in.changes:
-			default:
-			}
-		}
-	}
-}
+func (in *instance) setState(s vm.State) { in.feed.Set(s) }
 
 // State is the VM's state now.
-func (in *instance) State() vm.State {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return in.state
-}
+func (in *instance) State() vm.State { return in.feed.State() }
 
 // Changes delivers each state change; it is closed once QEMU has exited.
 func (in *instance) Changes() <-chan vm.State { return in.changes }
@@ -297,7 +280,7 @@ func (in *instance) RequestStop(ctx context.Context) error {
 func (in *instance) ForceStop(ctx context.Context) error {
 	in.mu.Lock()
 	in.forced = true
-	in.setStateLocked(vm.StateStopping)
+	in.feed.Set(vm.StateStopping)
 	in.mu.Unlock()
 	qctx, cancel := context.WithTimeout(ctx, quitGrace)
 	defer cancel()
@@ -331,22 +314,42 @@ func (in *instance) Wait(ctx context.Context) error {
 	}
 }
 
-// Screenshot saves the guest's screen as a PNG file at path.
+// Screenshot saves the guest's screen as a PNG file at path: QEMU writes
+// the PNG itself (7.1 and later).
 func (in *instance) Screenshot(ctx context.Context, path string) error {
-	f, err := os.CreateTemp(in.bundle.RunDir(), "screendump-*.ppm")
+	if !in.version.AtLeast(pngScreendump.Major, pngScreendump.Minor) {
+		return fmt.Errorf("screenshot: %w: QEMU %s cannot save the screen as PNG; thumbnails need QEMU %d.%d or later",
+			vm.ErrUnsupported, in.version, pngScreendump.Major, pngScreendump.Minor)
+	}
+	abs, err := filepath.Abs(path)
 	if err != nil {
 		return fmt.Errorf("screenshot: %w", err)
 	}
-	ppm := f.Name()
-	f.Close()
-	defer os.Remove(ppm)
-	if _, err := in.run(ctx, "screendump", map[string]string{"filename": ppm}); err != nil {
-		return fmt.Errorf("screenshot: %w", err)
-	}
-	if err := ppmToPNG(ppm, path); err != nil {
+	if _, err := in.run(ctx, "screendump", map[string]string{"filename": abs, "format": "png"}); err != nil {
 		return fmt.Errorf("screenshot: %w", err)
 	}
 	return nil
+}
+
+// checkInternalError asks QEMU, after the guest stopped, whether it stopped
+// because QEMU could not go on (status internal-error: "KVM internal error",
+// an emulation failure). Such a VM is stopped, with the reason.
+func (in *instance) checkInternalError() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	status, _, err := in.status(ctx)
+	if err != nil || status != "internal-error" {
+		return
+	}
+	fault := in.failure(fmt.Errorf("%s stopped the guest with an internal error (accelerator %s)%s", in.program, in.accel, in.tail.lastLines()))
+	if !errors.Is(fault, vm.ErrAccelerator) {
+		fault = vm.WithHint(fault, "see run/runner.log; the guest may have done something QEMU cannot emulate")
+	}
+	fmt.Fprintf(in.log, "qemu: %v\n", fault)
+	in.mu.Lock()
+	in.fault = fault
+	in.mu.Unlock()
+	in.ForceStop(context.Background())
 }
 
 // refreshState sets the state from what QEMU says.
@@ -437,11 +440,9 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 }
 
 // lastLines returns QEMU's last few lines of output, each on its own line
-// after a colon, with a hint when one is known; "" when it printed nothing.
+// after a colon; "" when it printed nothing.
 func (t *tailWriter) lastLines() string {
-	t.mu.Lock()
-	text := strings.TrimSpace(string(t.buf))
-	t.mu.Unlock()
+	text := t.text()
 	if text == "" {
 		return ""
 	}
@@ -449,24 +450,70 @@ func (t *tailWriter) lastLines() string {
 	if len(lines) > 6 {
 		lines = lines[len(lines)-6:]
 	}
-	return ":\n" + strings.Join(lines, "\n") + hintFor(text)
+	return ":\n" + strings.Join(lines, "\n")
 }
 
-// hintFor turns QEMU messages it knows into what to do, each on a line of
-// its own after a newline; "" when it knows none.
-func hintFor(qemuSaid string) string {
-	hints := []struct{ says, hint string }{
-		{"Display 'gtk' is not available", "QEMU was installed without its window (Debian/Ubuntu: apt-get install qemu-system-gui), or start the VM headless"},
-		{"Display 'cocoa' is not available", "this QEMU has no macOS window (brew install qemu), or start the VM headless"},
-		{`"write" lock`, "another program has this disk open: stop it, then start the VM again"},
-		{"access denied by acl file", "let QEMU use the bridge: add the line 'allow <bridge>' to /etc/qemu/bridge.conf, or use NAT"},
-		{"cannot create vmnet interface", "bridged networking with QEMU on macOS needs root; use NAT, or the vz backend"},
-	}
-	var b strings.Builder
-	for _, h := range hints {
-		if strings.Contains(qemuSaid, h.says) {
-			b.WriteString("\n" + h.hint)
+func (t *tailWriter) text() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.buf))
+}
+
+// failure gives err, a QEMU failure, its kind and what to do, from what QEMU
+// said: an accelerator that cannot run the guest is vm.ErrAccelerator, with
+// the setting that avoids it.
+func (in *instance) failure(err error) error {
+	return explain(err, in.tail.text(), in.bundle.Name(), in.accel)
+}
+
+// acceleratorFailures are what QEMU says when KVM or HVF cannot run a
+// guest: nested or PVM KVM, a CPU feature the host's KVM refuses.
+var acceleratorFailures = []string{
+	"KVM internal error", "kvm run failed", "failed to set MSR", "kvm_buf_set_msrs",
+	"failed to initialize kvm", "failed to initialize KVM", "Could not access KVM kernel module",
+	"HV_ERROR", "hv_vm_create", "failed to initialize hvf",
+}
+
+// explain adds to err the kind and hint that fit what QEMU said (qemuSaid);
+// err unchanged when none does.
+func explain(err error, qemuSaid, vmName, accel string) error {
+	if accel == AccelKVM || accel == AccelHVF {
+		for _, s := range acceleratorFailures {
+			if strings.Contains(qemuSaid, s) {
+				return vm.WithHint(fmt.Errorf("%w (%s): %w", vm.ErrAccelerator, accel, err),
+					fmt.Sprintf("run it emulated: vivarium set %s accel=tcg (or Accelerator: tcg in its settings), or set VIVARIUM_QEMU_ACCEL=tcg for every VM on this host",
+						shellQuote(vmName)))
+			}
 		}
 	}
-	return b.String()
+	hints := []struct {
+		says, hint string
+		kind       error
+	}{
+		{"Display 'gtk' is not available", "QEMU was installed without its window (Debian/Ubuntu: apt-get install qemu-system-gui), or start the VM headless", nil},
+		{"gtk initialization failed", "QEMU cannot open its window here: start the VM headless (vivarium start --headless), or from a desktop session (DISPLAY set)", vm.ErrNoDisplay},
+		{"Display 'cocoa' is not available", "this QEMU has no macOS window (brew install qemu), or start the VM headless", nil},
+		{`"write" lock`, "another program has this disk open: stop it, then start the VM again", nil},
+		{"access denied by acl file", "let QEMU use the bridge: add the line 'allow <bridge>' to /etc/qemu/bridge.conf, or use NAT", nil},
+		{"cannot create vmnet interface", "bridged networking with QEMU on macOS needs root; use NAT, or the vz backend", nil},
+	}
+	var said []string
+	for _, h := range hints {
+		if strings.Contains(qemuSaid, h.says) {
+			said = append(said, h.hint)
+			if h.kind != nil && !errors.Is(err, h.kind) {
+				err = fmt.Errorf("%w: %w", h.kind, err)
+			}
+		}
+	}
+	return vm.WithHint(err, strings.Join(said, "\n"))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting: a VM name
+// in a command a person copies, a path in an exec: migration.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`;&|<>()*?[]#~!{}") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

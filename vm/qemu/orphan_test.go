@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vivarium-vm/vivarium/internal/testguest"
 )
 
 // TestReapOrphanStopsQEMUWithoutRunner starts a QEMU the way a dead runner
@@ -16,7 +18,7 @@ import (
 func TestReapOrphanStopsQEMUWithoutRunner(t *testing.T) {
 	bin, err := exec.LookPath("qemu-system-x86_64")
 	if err != nil {
-		t.Skip("qemu-system-x86_64 not found: the orphan test needs QEMU (Debian: apt-get install qemu-system-x86)")
+		testguest.SkipOrFail(t, "qemu-system-x86_64 not found: the orphan test needs QEMU (Debian: apt-get install qemu-system-x86)")
 	}
 	pidPath := filepath.Join(t.TempDir(), "qemu.pid")
 	cmd := exec.Command(bin, "-M", "none", "-nodefaults", "-display", "none", "-S", "-pidfile", pidPath)

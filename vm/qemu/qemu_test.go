@@ -607,7 +607,7 @@ func TestRealArgsAccepted(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
 			defer cancel()
-			inst, err := start(ctx, args, v.bundle, nil)
+			inst, err := start(ctx, args, v.bundle, nil, AccelTCG, Version{7, 2, 0})
 			if err != nil {
 				t.Fatalf("QEMU refused the arguments: %v\n%s", err, shellJoin(args))
 			}
@@ -617,4 +617,14 @@ func TestRealArgsAccepted(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustOpen(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

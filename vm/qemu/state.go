@@ -49,15 +49,7 @@ func (in *instance) CaptureState(ctx context.Context, path string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("saving the VM's state: %w", err)
 	}
-	f, err := os.Open(tmp)
-	if err == nil {
-		err = f.Sync()
-		f.Close()
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
+	if err := vm.CommitFile(tmp, path); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("saving the VM's state: %w", err)
 	}

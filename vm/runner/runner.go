@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -38,11 +37,39 @@ type Options struct {
 type Backends func(name string) (vm.Backend, error)
 
 // Run runs the VM called name until it stops. Cancelling ctx asks the
-// guest to shut down, and forces it off after opts.StopTimeout.
+// guest to shut down, and forces it off after opts.StopTimeout. When the
+// run fails (it cannot start, or the VM dies), the reason is also saved as
+// the VM's last error (run/last-error.json: what, why, what to do), which
+// `vivarium start`, `status` and the window show; a run that begins
+// clears it.
 func Run(ctx context.Context, lib *vm.Library, name string, backends Backends, opts Options) error {
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
+	var p progress
+	err := runVM(ctx, lib, name, backends, opts, &p)
+	if err != nil && p.locked {
+		if b, berr := lib.Bundle(name); berr == nil {
+			what := "starting " + name
+			if p.running {
+				what = name + " stopped unexpectedly"
+			}
+			if serr := b.SaveLastError(vm.ProblemOf(what, err)); serr != nil {
+				fmt.Fprintf(opts.Log, "saving the last error: %v\n", serr)
+			}
+		}
+	}
+	return err
+}
+
+// progress is how far a run got.
+type progress struct {
+	locked  bool // it holds the VM's lock: its failures are the VM's to report
+	running bool // the backend started the VM
+}
+
+// runVM is Run, saying in p how far it got.
+func runVM(ctx context.Context, lib *vm.Library, name string, backends Backends, opts Options, p *progress) error {
 	if opts.StopTimeout == 0 {
 		opts.StopTimeout = 60 * time.Second
 	}
@@ -61,6 +88,10 @@ func Run(ctx context.Context, lib *vm.Library, name string, backends Backends, o
 		return err
 	}
 	defer lock.Unlock()
+	p.locked = true
+	if err := b.ClearLastError(); err != nil {
+		return err
+	}
 	// Whatever a crashed run left is ours to remove now that we hold the lock.
 	if err := b.CleanStale(); err != nil {
 		return fmt.Errorf("cleaning up after the last run: %w", err)
@@ -103,8 +134,9 @@ func Run(ctx context.Context, lib *vm.Library, name string, backends Backends, o
 	fmt.Fprintf(opts.Log, "%s starting %s (%s backend, disposable=%v, headless=%v)\n", time.Now().Format(time.RFC3339), name, c.Backend, spec.Disposable, spec.Headless)
 	inst, err := backend.Start(ctx, spec)
 	if err != nil {
-		return fmt.Errorf("starting %s: %w", name, err)
+		return err
 	}
+	p.running = true
 	r := newRun(b, inst, opts)
 	r.lib, r.spec, r.keeper = lib, spec, keeperFor(backend)
 	ln, err := control.Listen(b.ControlSocketPath())
@@ -128,6 +160,7 @@ func Run(ctx context.Context, lib *vm.Library, name string, backends Backends, o
 		if err := w.RunWindow(ctx, name); err != nil {
 			fmt.Fprintf(opts.Log, "window: %v\n", err)
 		}
+		r.windowClosed(ctx)
 	}
 	waitErr := inst.Wait(context.Background())
 	<-r.done
@@ -228,6 +261,7 @@ type run struct {
 	inst vm.Instance
 	opts Options
 	done chan struct{}
+	feed *vm.StateFeed // what subscribers of the control socket follow
 
 	// For snapshots and keeping a disposable run (vm/snapshot); one at a time.
 	lib    *vm.Library
@@ -236,13 +270,11 @@ type run struct {
 	snapMu sync.Mutex
 
 	mu       sync.Mutex
-	state    vm.State
-	subs     map[chan vm.State]struct{}
 	stopping bool
 }
 
 func newRun(b vm.Bundle, inst vm.Instance, opts Options) *run {
-	return &run{b: b, inst: inst, opts: opts, done: make(chan struct{}), state: inst.State(), subs: map[chan vm.State]struct{}{}}
+	return &run{b: b, inst: inst, opts: opts, done: make(chan struct{}), feed: vm.NewStateFeed(inst.State())}
 }
 
 // watch relays the backend's state changes to subscribers.
@@ -251,66 +283,34 @@ func (r *run) watch() {
 	for s := range r.inst.Changes() {
 		r.set(s)
 	}
-	r.set(vm.StateStopped)
-	r.mu.Lock()
-	for ch := range r.subs {
-		close(ch)
-	}
-	r.subs = nil
-	r.mu.Unlock()
+	r.feed.Set(vm.StateStopped)
 }
 
 func (r *run) set(s vm.State) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stopping && s == vm.StateRunning {
-		s = vm.StateStopping
-	}
-	if s == r.state {
-		return
-	}
-	r.state = s
-	for ch := range r.subs {
-		select {
-		case ch <- s:
-		default: // a slow subscriber misses intermediate states, never blocks the VM
-		}
-	}
+	r.feed.Set(r.shown(s))
 }
 
-// State is the instance's own state (so an answer to pause already says
-// paused), except that a VM asked to shut down reads as stopping.
-func (r *run) State() vm.State {
-	s := r.inst.State()
+// shown is the state as clients see it: a VM asked to shut down reads as
+// stopping until it has.
+func (r *run) shown(s vm.State) vm.State {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.subs == nil {
-		return vm.StateStopped
-	}
 	if r.stopping && s == vm.StateRunning {
 		return vm.StateStopping
 	}
 	return s
 }
 
-func (r *run) Subscribe() (<-chan vm.State, func()) {
-	ch := make(chan vm.State, 16)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.subs == nil {
-		close(ch)
-		return ch, func() {}
+// State is the instance's own state (so an answer to pause already says
+// paused), except that a VM asked to shut down reads as stopping.
+func (r *run) State() vm.State {
+	if r.feed.Ended() {
+		return vm.StateStopped
 	}
-	r.subs[ch] = struct{}{}
-	return ch, func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if _, ok := r.subs[ch]; ok {
-			delete(r.subs, ch)
-			close(ch)
-		}
-	}
+	return r.shown(r.inst.State())
 }
+
+func (r *run) Subscribe() (<-chan vm.State, func()) { return r.feed.Subscribe() }
 
 func (r *run) Pause(ctx context.Context) error  { return r.inst.Pause(ctx) }
 func (r *run) Resume(ctx context.Context) error { return r.inst.Resume(ctx) }
@@ -381,7 +381,10 @@ func (r *run) saveThumbnail(ctx context.Context) {
 		os.Remove(tmp)
 		return
 	}
-	os.Rename(tmp, r.b.ThumbnailPath())
+	if err := vm.CommitFile(tmp, r.b.ThumbnailPath()); err != nil {
+		fmt.Fprintf(r.opts.Log, "thumbnail: %v\n", err)
+		os.Remove(tmp)
+	}
 }
 
 func (r *run) thumbnails(ctx context.Context, every time.Duration) {
@@ -409,14 +412,5 @@ func (r *run) stopOn(ctx context.Context) {
 		return
 	case <-ctx.Done():
 	}
-	fmt.Fprintf(r.opts.Log, "asked to stop: shutting the guest down (forcing it after %s)\n", r.opts.StopTimeout)
-	bg := context.Background()
-	if err := r.Stop(bg, false); err != nil && !strings.Contains(err.Error(), "not running") {
-		fmt.Fprintf(r.opts.Log, "polite stop: %v\n", err)
-	}
-	select {
-	case <-r.done:
-	case <-time.After(r.opts.StopTimeout):
-		r.inst.ForceStop(bg)
-	}
+	r.shutDown("asked to stop")
 }

@@ -46,8 +46,9 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 		f.WriteAt([]byte("written by the guest"), 0)
 		f.Close()
 	}
-	inst := &Instance{state: vm.StateRunning, changes: make(chan vm.State, 64), done: make(chan struct{})}
-	inst.changes <- vm.StateRunning
+	inst := &Instance{feed: vm.NewStateFeed(vm.StateStarting), done: make(chan struct{})}
+	inst.changes, _ = inst.feed.Subscribe()
+	inst.feed.Set(vm.StateRunning)
 	b.mu.Lock()
 	b.starts = append(b.starts, spec)
 	b.last = inst
@@ -72,8 +73,8 @@ func (b *Backend) Last() *Instance {
 // Instance is a fake running VM. A polite stop powers it off at once.
 type Instance struct {
 	mu      sync.Mutex
-	state   vm.State
-	changes chan vm.State
+	feed    *vm.StateFeed
+	changes <-chan vm.State
 	done    chan struct{}
 	stopped bool
 }
@@ -83,11 +84,7 @@ var (
 	_ vm.Screenshotter = (*Instance)(nil)
 )
 
-func (i *Instance) State() vm.State {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.state
-}
+func (i *Instance) State() vm.State { return i.feed.State() }
 
 func (i *Instance) Changes() <-chan vm.State { return i.changes }
 
@@ -97,11 +94,9 @@ func (i *Instance) set(s vm.State) error {
 	if i.stopped {
 		return vm.ErrNotRunning
 	}
-	i.state = s
-	i.changes <- s
+	i.feed.Set(s)
 	if s == vm.StateStopped {
 		i.stopped = true
-		close(i.changes)
 		close(i.done)
 	}
 	return nil

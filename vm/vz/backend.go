@@ -15,11 +15,13 @@ var ErrRosettaNotInstalled = errors.New("this Mac does not have Rosetta for Linu
 
 // Backend runs VMs with Apple Virtualization on the host it describes.
 type Backend struct {
-	host hostcap.Host
+	host   hostcap.Host
+	limits Limits
 }
 
-// New returns the vz backend for host (hostcap.Current() in the app).
-func New(host hostcap.Host) *Backend { return &Backend{host: host} }
+// New returns the vz backend for host (hostcap.Current() in the app), with
+// this Mac's CPU and memory limits.
+func New(host hostcap.Host) *Backend { return &Backend{host: host, limits: hostLimits()} }
 
 var (
 	_ vm.Backend        = (*Backend)(nil)
@@ -29,12 +31,17 @@ var (
 // Name is "vz".
 func (b *Backend) Name() string { return vm.BackendVZ }
 
-// Check refuses a config this host cannot run, with hostcap's sentences.
+// Check refuses a config this host cannot run, before anything is
+// touched: hostcap's sentences for what this Mac lacks, then Apple's
+// limits (the guest's architecture, CPUs, memory).
 func (b *Backend) Check(c *vm.Config) error {
 	if c.Backend != vm.BackendVZ {
 		return fmt.Errorf("%s: backend is %q; the vz backend runs only VMs with backend = \"vz\"", c.Name, c.Backend)
 	}
-	return hostcap.Check(b.host, c)
+	if err := hostcap.Check(b.host, c); err != nil {
+		return err
+	}
+	return checkLimits(c, b.host, b.limits)
 }
 
 // MakeThrowaway copies base to dst for a disposable run: a clonefile(2)

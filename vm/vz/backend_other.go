@@ -13,3 +13,6 @@ import (
 func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, error) {
 	return nil, unsupportedHere(hostcap.AppleVirtualization)
 }
+
+// hostLimits is empty: off macOS Start refuses before any limit matters.
+func hostLimits() Limits { return Limits{} }

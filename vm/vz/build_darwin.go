@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/Code-Hex/vz/v3"
@@ -339,10 +338,7 @@ func bridgeInterface(name string) (vz.BridgedNetwork, error) {
 		}
 		offered = append(offered, fmt.Sprintf("%s (%s)", iface.Identifier(), iface.LocalizedDisplayName()))
 	}
-	if len(offered) == 0 {
-		return nil, fmt.Errorf("network.interface %q: this Mac offers no interface for bridging; use NAT", name)
-	}
-	return nil, fmt.Errorf("network.interface %q cannot be bridged; this Mac offers %s", name, strings.Join(offered, ", "))
+	return nil, noBridgeError(name, offered)
 }
 
 func virtioGPU(d VirtioGPU) (vz.GraphicsDeviceConfiguration, error) {
@@ -522,6 +518,9 @@ func framework(err error) error {
 	}
 	if errors.Is(err, vz.ErrUnsupportedOSVersion) {
 		return fmt.Errorf("%w: this needs a newer macOS than this Mac has (%w); update macOS", vm.ErrUnsupported, err)
+	}
+	if errors.Is(err, vz.ErrBuildTargetOSVersion) {
+		return sdkTooOldError(err)
 	}
 	return err
 }

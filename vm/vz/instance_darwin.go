@@ -23,12 +23,12 @@ type instance struct {
 	spec    *vm.RunSpec
 	host    hostcap.Host
 
-	changes chan vm.State
-	done    chan struct{} // closed once the VM stopped
+	feed    *vm.StateFeed
+	changes <-chan vm.State // the runner's subscription to feed
+	done    chan struct{}   // closed once the VM stopped
 
-	mu    sync.Mutex
-	state vm.State
-	err   error // why the VM died, if it did
+	mu  sync.Mutex
+	err error // why the VM died, if it did
 }
 
 var (
@@ -45,49 +45,31 @@ func newInstance(machine *vz.VirtualMachine, built *machine, plan *MachinePlan, 
 		plan:    plan,
 		spec:    spec,
 		host:    host,
-		changes: make(chan vm.State),
+		feed:    vm.NewStateFeed(vm.StateStarting),
 		done:    make(chan struct{}),
-		state:   vm.StateStarting,
 	}
+	i.changes, _ = i.feed.Subscribe()
 	go i.watch(machine.StateChangedNotify())
 	return i
 }
 
-// watch follows the framework's state changes until the VM stopped. It
-// queues changes for Changes so a slow reader never holds up the state.
+// watch follows the framework's state changes until the VM stopped.
 func (i *instance) watch(notify <-chan vz.VirtualMachineState) {
-	var queue []vm.State
-	in := notify
-	for in != nil || len(queue) > 0 {
-		var out chan<- vm.State
-		var next vm.State
-		if len(queue) > 0 {
-			out, next = i.changes, queue[0]
-		}
-		select {
-		case s := <-in:
-			state, changed, stopped := i.observe(s)
-			if changed {
-				queue = append(queue, state)
-			}
-			if stopped {
-				in = nil // the framework's channel never closes
-				i.built.close()
-				close(i.done)
-			}
-		case out <- next:
-			queue = queue[1:]
+	for s := range notify {
+		if i.observe(s) {
+			// The framework's channel never closes.
+			i.built.close()
+			close(i.done)
+			return
 		}
 	}
-	close(i.changes)
 }
 
-// observe records a framework state. Intermediate states the app has no
-// word for (pausing, resuming, saving) leave the state as it was.
-func (i *instance) observe(s vz.VirtualMachineState) (state vm.State, changed, stopped bool) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	next := i.state
+// observe records a framework state and reports whether the VM stopped.
+// Intermediate states the app has no word for (pausing, resuming, saving)
+// leave the state as it was.
+func (i *instance) observe(s vz.VirtualMachineState) (stopped bool) {
+	next := i.feed.State()
 	switch s {
 	case vz.VirtualMachineStateStarting, vz.VirtualMachineStateRestoring:
 		next = vm.StateStarting
@@ -101,11 +83,12 @@ func (i *instance) observe(s vz.VirtualMachineState) (state vm.State, changed, s
 		next, stopped = vm.StateStopped, true
 	case vz.VirtualMachineStateError:
 		next, stopped = vm.StateStopped, true
+		i.mu.Lock()
 		i.err = errors.New("the VM stopped after an internal error in Apple Virtualization; runner.log has the details")
+		i.mu.Unlock()
 	}
-	changed = next != i.state
-	i.state = next
-	return next, changed, stopped
+	i.feed.Set(next)
+	return stopped
 }
 
 // boot starts the VM and waits until it runs.
@@ -127,11 +110,7 @@ func (i *instance) abandon() {
 	i.built.close()
 }
 
-func (i *instance) State() vm.State {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.state
-}
+func (i *instance) State() vm.State { return i.feed.State() }
 
 func (i *instance) Changes() <-chan vm.State { return i.changes }
 

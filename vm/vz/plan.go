@@ -116,10 +116,12 @@ type KeyboardKind string
 
 const (
 	KeyboardUSB KeyboardKind = "usb"
-	KeyboardMac KeyboardKind = "mac" // VZMacKeyboardConfiguration, macOS 14+
+	KeyboardMac KeyboardKind = "mac" // VZMacKeyboardConfiguration, macOS 14+ hosts and guests
 )
 
-// Keyboard is the guest's keyboard.
+// Keyboard is a keyboard. A macOS guest on a macOS 14+ host gets the Mac
+// keyboard and then the USB keyboard: guests older than macOS 14 ignore
+// the Mac keyboard and use the next one.
 type Keyboard struct{ Kind KeyboardKind }
 
 // PointerKind says which pointing device the guest gets.
@@ -264,11 +266,12 @@ func Plan(spec *vm.RunSpec, host hostcap.Host) (*MachinePlan, error) {
 	// Display and input.
 	if macOS {
 		p.add(MacDisplay{Width: c.Display.Width, Height: c.Display.Height, PPI: c.Display.PPI})
+		// Guests before macOS 14 do not recognise the Mac keyboard: they
+		// use the USB keyboard after it, as Apple's documentation advises.
 		if host.AtLeast(14) {
 			p.add(Keyboard{Kind: KeyboardMac})
-		} else {
-			p.add(Keyboard{Kind: KeyboardUSB})
 		}
+		p.add(Keyboard{Kind: KeyboardUSB})
 		if host.AtLeast(13) {
 			p.add(Pointer{Kind: PointerTrackpad})
 		}
@@ -282,6 +285,8 @@ func Plan(spec *vm.RunSpec, host hostcap.Host) (*MachinePlan, error) {
 		if reason, ok := hostcap.Unavailable(host, hostcap.AutoResize); !ok {
 			p.note(reason + ": the display keeps its configured size")
 		}
+	} else if reason, ok := hostcap.Unavailable(host, hostcap.FixedDisplaySize); !ok && !spec.Headless {
+		p.note(reason)
 	}
 
 	if c.Audio {
@@ -331,6 +336,9 @@ func checkRun(spec *vm.RunSpec, host hostcap.Host) error {
 		features = append(features, hostcap.RecoveryBoot)
 	}
 	if spec.Restore != "" {
+		if spec.Recovery {
+			return fmt.Errorf("%s: %w: the VM is suspended, and starting it in recovery would throw its saved state away; start it normally and shut macOS down first, or delete %s (what was open in the guest is lost)", c.Name, vm.ErrUnsupported, filepath.Base(spec.Restore))
+		}
 		if spec.Disposable {
 			return fmt.Errorf("%s: %w: a disposable run cannot resume a saved state; start it normally or turn off disposable", c.Name, vm.ErrUnsupported)
 		}

@@ -122,6 +122,7 @@ func TestPlan(t *testing.T) {
 					Network{Mode: vm.NetNAT, MAC: "52:54:00:ab:cd:ef"},
 					MacDisplay{Width: 2880, Height: 1800, PPI: 144},
 					Keyboard{Kind: KeyboardMac},
+					Keyboard{Kind: KeyboardUSB},
 					Pointer{Kind: PointerTrackpad},
 					Pointer{Kind: PointerUSB},
 					Entropy{},
@@ -242,6 +243,8 @@ func TestPlanRefusals(t *testing.T) {
 			want: "srv: not supported on this host: recovery boot is for macOS guests; this is a linux guest"},
 		{name: "resume on ventura", spec: withSpec(macGuest, func(s *vm.RunSpec) { s.Restore = s.Bundle.SavedStatePath() }), host: ventura,
 			want: "Suspending and resuming a VM needs macOS 14 or later on this Mac (it has macOS 13.6): stop the VM instead"},
+		{name: "recovery of a suspended macOS guest", spec: withSpec(macGuest, func(s *vm.RunSpec) { s.Recovery, s.Restore = true, s.Bundle.SavedStatePath() }), host: sonoma,
+			want: "mac: not supported on this host: the VM is suspended, and starting it in recovery would throw its saved state away; start it normally and shut macOS down first, or delete state.vzvmsave (what was open in the guest is lost)"},
 		{name: "resume a disposable run", spec: withSpec(linuxDesktop, func(s *vm.RunSpec) { s.Restore = s.Bundle.SavedStatePath() }), host: sonoma,
 			want: "desk: not supported on this host: a disposable run cannot resume a saved state; start it normally or turn off disposable"},
 	}
@@ -256,6 +259,35 @@ func TestPlanRefusals(t *testing.T) {
 			}
 			if !errors.Is(err, vm.ErrUnsupported) {
 				t.Errorf("error %v does not match vm.ErrUnsupported", err)
+			}
+		})
+	}
+}
+
+// auto_resize = false cannot be honoured by vz's window on macOS 14+: the
+// run says so instead of quietly resizing.
+func TestPlanFixedDisplayNote(t *testing.T) {
+	tests := []struct {
+		name     string
+		host     hostcap.Host
+		headless bool
+		want     string
+	}{
+		{name: "sonoma", host: sonoma, want: "A display that keeps its size (auto_resize = false) needs macOS 13 or earlier on this Mac (it has macOS 14.5): from macOS 14 on, the VM's window always resizes the guest's display with itself"},
+		{name: "ventura keeps the size", host: ventura},
+		{name: "headless has no window", host: sonoma, headless: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := macGuest()
+			s.Config.Display.AutoResize, s.Headless = false, tt.headless
+			p, err := Plan(s, tt.host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(p.Notes, "\n")
+			if got != tt.want {
+				t.Errorf("notes = %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -51,7 +51,7 @@ func (i *instance) CaptureState(ctx context.Context, path string) error {
 		os.Remove(tmp)
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := vm.CommitFile(tmp, path); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("saving the VM's state: %w", err)
 	}

@@ -7,10 +7,10 @@ import (
 
 	"github.com/Code-Hex/vz/v3"
 	"github.com/progrium/darwinkit/dispatch"
-	"github.com/progrium/darwinkit/macos/appkit"
 	"github.com/progrium/darwinkit/macos/foundation"
 
 	"github.com/vivarium-vm/vivarium/assets"
+	"github.com/vivarium-vm/vivarium/internal/cocoa"
 )
 
 // RunWindow shows the VM's display in vz's window (VZVirtualMachineView
@@ -18,7 +18,10 @@ import (
 // and a pause/resume/stop toolbar), titled title, with the guest OS's icon
 // in the Dock and title as the process name in the menu bar's About. It
 // must run on the main thread (runtime.LockOSThread from main's init) and
-// returns when the window closes, the VM stops, or ctx ends.
+// returns when the window closes (its close button or Quit), the VM stops,
+// or ctx ends. The runner then stops a VM that still runs (see
+// vm/runner/window.go); until it has stopped, this process leaves the Dock,
+// so no icon without a window is left behind.
 func (i *instance) RunWindow(ctx context.Context, title string) error {
 	if title == "" {
 		title = i.plan.Window.Title
@@ -29,15 +32,16 @@ func (i *instance) RunWindow(ctx context.Context, title string) error {
 	// Blocks on the main queue run inside vz's event loop, once its
 	// NSApplication exists: making NSApp here first would replace vz's
 	// VZApplication, whose terminate: ends the loop instead of the process.
-	mainQueue.DispatchAsync(func() {
-		appkit.Application_SharedApplication().SetApplicationIconImage(appkit.NewImageWithData(icon))
-	})
+	mainQueue.DispatchAsync(func() { cocoa.SetAppIcon(icon) })
 	stop := context.AfterFunc(ctx, func() {
-		mainQueue.DispatchAsync(func() { appkit.Application_SharedApplication().Terminate(nil) })
+		mainQueue.DispatchAsync(cocoa.Terminate)
 	})
 	defer stop()
-	return i.machine.StartGraphicApplication(i.plan.Window.Width, i.plan.Window.Height,
+	err := i.machine.StartGraphicApplication(i.plan.Window.Width, i.plan.Window.Height,
 		vz.WithWindowTitle(title),
 		vz.WithController(true),
 	)
+	// The loop has ended and NSApp is vz's: no window is left to show.
+	cocoa.HideFromDock()
+	return err
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/vivarium-vm/vivarium/assets"
+	"github.com/vivarium-vm/vivarium/vm"
 )
 
 func main() {
@@ -33,35 +34,10 @@ func generate(dir string) error {
 		if err := encoder.Encode(&buf, src.Draw()); err != nil {
 			return fmt.Errorf("encode %s: %w", src.File, err)
 		}
-		if err := writeFileAtomic(filepath.Join(dir, src.File), buf.Bytes()); err != nil {
+		if err := vm.WriteFileAtomic(filepath.Join(dir, src.File), buf.Bytes(), 0o644); err != nil {
 			return err
 		}
 		fmt.Printf("wrote %s (%d bytes)\n", filepath.Join(dir, src.File), buf.Len())
-	}
-	return nil
-}
-
-// writeFileAtomic replaces path with data so that a reader never sees half a
-// PNG.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

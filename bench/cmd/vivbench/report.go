@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/vivarium-vm/vivarium/internal/testguest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -178,7 +179,9 @@ func describeMachine(workDir string) string {
 	if out, err := exec.Command("qemu-system-x86_64", "--version").Output(); err == nil {
 		parts = append(parts, strings.SplitN(strings.TrimSpace(string(out)), "\n", 2)[0])
 	}
-	if _, err := os.Stat("/dev/kvm"); err != nil {
+	if a := os.Getenv(testguest.AccelEnv); a != "" {
+		parts = append(parts, "accelerator "+a+" (probed)")
+	} else if _, err := os.Stat("/dev/kvm"); err != nil {
 		parts = append(parts, "no KVM (TCG)")
 	}
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {

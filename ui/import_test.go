@@ -1,0 +1,114 @@
+package ui_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
+	"howett.net/plist"
+
+	"github.com/vivarium-vm/vivarium/ui"
+	"github.com/vivarium-vm/vivarium/vm"
+	"github.com/vivarium-vm/vivarium/vm/importer"
+	"github.com/vivarium-vm/vivarium/vm/importer/importertest"
+)
+
+func withImporter() option {
+	return func(h *harness, d *ui.Deps) { d.Importer = &importer.Importer{Library: h.lib} }
+}
+
+// utmBundle lays out a UTM 4 QEMU bundle with a raw disk, as UTM writes
+// one, and returns its path and the disk's checksum.
+func utmBundle(t *testing.T, name string) (string, string) {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), name+".utm")
+	sum := importertest.Image(t, filepath.Join(src, "Data", "3F2A-DISK.img"), "raw", 16<<20, name)
+	importertest.WritePlist(t, filepath.Join(src, "config.plist"), map[string]any{
+		"Backend": "QEMU", "ConfigurationVersion": 4,
+		"Information": map[string]any{"Name": name, "Icon": "debian", "IconCustom": false, "UUID": "1C9F1B1E-2222-4333-8444-555566667777"},
+		"System":      map[string]any{"Architecture": "x86_64", "Target": "q35", "CPU": "default", "CPUCount": 3, "MemorySize": 3072},
+		"QEMU":        map[string]any{"UEFIBoot": true, "PS2Controller": true, "TPMDevice": true},
+		"Drive":       []any{map[string]any{"Identifier": "3F2A", "ImageName": "3F2A-DISK.img", "ImageType": "Disk", "Interface": "VirtIO"}},
+		"Display":     []any{map[string]any{"Hardware": "virtio-vga"}},
+		"Network":     []any{map[string]any{"Mode": "Emulated", "Hardware": "virtio-net-pci", "MacAddress": "AA:BB:CC:00:11:22"}},
+		"Sharing":     map[string]any{"ClipboardSharing": true, "DirectoryShareMode": "None"},
+		"Sound":       []any{},
+	}, plist.XMLFormat)
+	return src, sum
+}
+
+// TestDroppingAUTMBundleOnTheLibraryImportsIt: a .utm dropped on the
+// library window becomes a VM in the list, with a note of what did not come.
+func TestDroppingAUTMBundleOnTheLibraryImportsIt(t *testing.T) {
+	h := newHarness(t, withImporter())
+	src, sum := utmBundle(t, "Dropped Debian")
+	before := importertest.TreeSum(t, src)
+	w := h.gui.Window()
+	h.gui.ImportDropped([]fyne.URI{storage.NewFileURI(src)})
+	h.waitText(w, "Imported “Dropped Debian”")
+	if !hasText(w, "• the TPM device and its state") {
+		t.Errorf("the import note does not list what was not brought over; it shows %q", texts(w))
+	}
+	tap(t, w, "OK")
+	h.waitText(w, "Linux · 3 CPUs · 3.0 GiB")
+	if got := h.badge("Dropped Debian"); got != "stopped" {
+		t.Errorf("badge = %q", got)
+	}
+	info, err := h.lib.Inspect(context.Background(), "Dropped Debian")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if importertest.FileSum(t, info.Bundle().DiskPath(info.Config.Disks[0].File)) != sum {
+		t.Error("the dropped VM's disk differs from the bundle's")
+	}
+	if importertest.TreeSum(t, src) != before {
+		t.Error("the drop changed the .utm")
+	}
+
+	// Dropping something that is no VM says why, and makes nothing.
+	h.gui.ImportDropped([]fyne.URI{storage.NewFileURI(t.TempDir())})
+	h.waitText(w, "is a folder Vivarium does not know")
+}
+
+// TestWizardImportsAVM: "Import a VM…" previews what the import makes and
+// what it cannot bring over, then makes it under the name given.
+func TestWizardImportsAVM(t *testing.T) {
+	h := newHarness(t, withImporter())
+	src, sum := utmBundle(t, "Bookworm")
+	h.files.Picks = []string{src}
+	w := h.openWizard()
+	tapText(t, w, "Import a VM…")
+	h.waitText(w, "Import a VM")
+	if !findButton(t, w, "Continue").Disabled() {
+		t.Error("Continue is enabled with nothing chosen")
+	}
+	tap(t, w, "Choose Folder…")
+	h.waitText(w, "UTM: "+src)
+	for _, want := range []string{"3", "3.0 GiB", "Not brought over:\n• the TPM device and its state"} {
+		if !hasText(w, want) && !strings.Contains(strings.Join(texts(w), "\n"), want) {
+			t.Errorf("the preview lacks %q; it shows %q", want, texts(w))
+		}
+	}
+	tap(t, w, "Continue")
+	if got := entryAfter(t, w, "Name").Text; got != "Bookworm" {
+		t.Errorf("suggested name %q, want the UTM VM's", got)
+	}
+	typeInto(t, w, "Bookworm Imported")
+	tap(t, w, "Create")
+	h.loop.WaitFor(t, "the wizard to close", func() bool { return !h.hasWindow("Create a VM") })
+	h.waitText(h.gui.Window(), "Imported “Bookworm Imported”")
+	info, err := h.lib.Inspect(context.Background(), "Bookworm Imported")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := info.Config
+	if c.CPUs != 3 || c.Memory != 3*vm.GiB || c.Backend != vm.BackendQEMU || !c.Clipboard {
+		t.Errorf("imported %+v", c)
+	}
+	if importertest.FileSum(t, info.Bundle().DiskPath(c.Disks[0].File)) != sum {
+		t.Error("the disk differs from the bundle's")
+	}
+}
