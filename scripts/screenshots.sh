@@ -245,8 +245,10 @@ if [[ -d "$VIVARIUM_HOME/Tiny Linux.vm" ]]; then keys "$lib" Down; fi
 # The Snapshots section, below its summary: scroll the detail pane down,
 # and back up for what follows.
 xdotool mousemove --window "$lib" 900 500 click --repeat 12 --delay 50 5
-sleep 2 # the snapshot rows fill in, and the pane grows
-xdotool mousemove --window "$lib" 900 500 click --repeat 12 --delay 50 5
+for _ in 1 2; do
+	sleep 2 # the snapshot rows fill in, and the pane grows
+	xdotool mousemove --window "$lib" 900 500 click --repeat 12 --delay 50 5
+done
 shot "$lib" snapshots.png
 xdotool mousemove --window "$lib" 900 500 click --repeat 30 --delay 20 4
 sleep 0.8
