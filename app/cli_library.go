@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vivarium-vm/vivarium/vm"
+	"github.com/vivarium-vm/vivarium/vm/snapshot"
 )
 
 func printJSON(w io.Writer, v any) error {
@@ -389,14 +390,23 @@ func newProgressBar(w io.Writer, total int64, what string) func(done, total int6
 }
 
 func cloneCommand(e *env) *cobra.Command {
-	return &cobra.Command{
+	var fromSnapshot string
+	cmd := &cobra.Command{
 		Use:   "clone SOURCE NEW-NAME",
-		Short: "Copy a stopped VM (copy-on-write where the filesystem can)",
+		Short: "Copy a stopped VM, or one of its snapshots (copy-on-write where the filesystem can)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			lib, err := e.library()
 			if err != nil {
 				return err
+			}
+			if fromSnapshot != "" {
+				info, err := snapshot.CloneFrom(cmd.Context(), lib, args[0], fromSnapshot, args[1])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Cloned snapshot %q of %s to %s (%s).\n", fromSnapshot, args[0], info.Name, diskSummary(info.Disks))
+				return nil
 			}
 			src, err := lib.Inspect(cmd.Context(), args[0])
 			if err != nil {
@@ -414,6 +424,8 @@ func cloneCommand(e *env) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&fromSnapshot, "from-snapshot", "", "clone this snapshot of SOURCE instead of SOURCE as it is now (SOURCE may run)")
+	return cmd
 }
 
 func renameCommand(e *env) *cobra.Command {

@@ -19,6 +19,7 @@ import (
 	"github.com/vivarium-vm/vivarium/vm/control"
 	"github.com/vivarium-vm/vivarium/vm/hostcap"
 	"github.com/vivarium-vm/vivarium/vm/runner"
+	"github.com/vivarium-vm/vivarium/vm/snapshot"
 )
 
 // controlAsker asks runners for their VM's state over the control socket.
@@ -212,6 +213,7 @@ func runnerError(logPath string, from int64, name string) error {
 func stopCommand(e *env) *cobra.Command {
 	var force bool
 	var timeout time.Duration
+	var keepAs string
 	cmd := &cobra.Command{
 		Use:   "stop NAME",
 		Short: "Shut a VM down: ask the guest, wait, then force it off",
@@ -220,6 +222,13 @@ func stopCommand(e *env) *cobra.Command {
 			lib, err := e.library()
 			if err != nil {
 				return err
+			}
+			if keepAs != "" {
+				m := &snapshot.Manager{Library: lib, Runner: controlRunner{}}
+				if err := m.Keep(cmd.Context(), args[0], keepAs); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Kept this disposable run of %s as the new VM %s.\n", args[0], keepAs)
 			}
 			how, err := stopVM(cmd.Context(), lib, args[0], force, timeout)
 			if err != nil {
@@ -231,6 +240,7 @@ func stopCommand(e *env) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "force it off at once, like pulling the plug")
 	cmd.Flags().DurationVar(&timeout, "timeout", 60*time.Second, "how long the guest may take to shut down before it is forced off")
+	cmd.Flags().StringVar(&keepAs, "keep-as", "", "of a disposable run: first keep its disks as a new VM with this name")
 	return cmd
 }
 

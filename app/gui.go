@@ -15,6 +15,7 @@ import (
 	"github.com/vivarium-vm/vivarium/ui/fswatch"
 	"github.com/vivarium-vm/vivarium/vm"
 	"github.com/vivarium-vm/vivarium/vm/oci"
+	"github.com/vivarium-vm/vivarium/vm/snapshot"
 )
 
 // appID names Vivarium to fyne: its preferences live under this name.
@@ -74,6 +75,7 @@ func runGUI(ctx context.Context, env guiEnv) error {
 		Installer:      env.Installer,
 		Importer:       newImporter(lib),
 		Registry:       oci.Registries{Lib: lib},
+		Snapshots:      &snapshot.Manager{Library: lib, Runner: controlRunner{}},
 		Files:          guiFiles(a),
 		RunningChanged: guiRunningChanged(),
 		LibraryRoot:    lib.Root,

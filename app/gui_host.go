@@ -26,7 +26,6 @@ func newGUIHost() guiHost { return guiHost{host: hostcap.Current(), accel: qemu.
 
 // Sentences for what the qemu backend cannot do.
 const (
-	qemuNoSuspend = "Suspending a VM needs the vz backend (Apple Virtualization); QEMU VMs can be paused or stopped"
 	qemuNoMacOS   = "macOS guests run only with the vz backend (Apple Virtualization)"
 	vzOtherArch   = "Apple Virtualization runs only guests of this Mac's own architecture (%s): choose QEMU to run an %s guest emulated"
 	vzNoThumbnail = "No picture of the screen: Apple Virtualization gives apps no way to capture a VM's display, so the library shows the guest's icon"
@@ -82,7 +81,7 @@ func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
 		}
 	case ui.FeatureSuspend:
 		if !vzBackend {
-			return qemuNoSuspend
+			return "" // QEMU saves through its migration, on any host
 		}
 		return h.why(hostcap.SaveRestore)
 	}

@@ -100,6 +100,7 @@ func newRootCommand(getenv func(string) string) *cobra.Command {
 	)
 	root.AddCommand(ociCommands(e)...)
 	addRunCommands(root, e)
+	root.AddCommand(snapshotCommands(e)...)
 	return root
 }
 

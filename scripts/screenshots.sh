@@ -15,6 +15,7 @@
 #   wizard-hardware.png  its processor, memory and disk step
 #   wizard-import.png    its Import a VM… step, a UTM bundle chosen: what the
 #                        import makes and what it cannot bring over
+#   snapshots.png        the Snapshots section of a VM's detail
 # Each is cropped to its window. Look at every one before committing them.
 #
 # Needs: go, Xvfb, xdotool, ImageMagick (import, convert). Extra flags for
@@ -40,7 +41,7 @@ trap cleanup EXIT
 
 export LANG=en_US.UTF-8 LC_ALL=
 export VIVARIUM_HOME=$work/library
-export DISPLAY=:99
+export DISPLAY=${SCREENSHOT_DISPLAY:-:99}
 export FYNE_THEME=light FYNE_SCALE=1
 unset DBUS_SESSION_BUS_ADDRESS
 
@@ -76,6 +77,26 @@ convert -size 1280x800 gradient:'#6a3f8f'-'#d8613c' -font DejaVu-Sans \
 	-fill '#9fe870' -annotate +200+295 'ada@ubuntu:~$' \
 	-fill '#1e1e1e' -draw 'roundrectangle 440,730 840,790 14,14' \
 	"$VIVARIUM_HOME/Ubuntu Desktop.vm/thumbnail.png"
+
+# Snapshots of the Linux desktop, each with the screen it had then; the
+# last taken while it was suspended, so with its memory.
+ub="$VIVARIUM_HOME/Ubuntu Desktop.vm"
+cp "$ub/thumbnail.png" "$work/desktop.png"
+convert -size 1280x800 gradient:'#2c001e'-'#77216f' -font DejaVu-Sans \
+	-fill '#ffffff' -pointsize 44 -annotate +470+380 'Welcome' \
+	-fill '#e95420' -draw 'roundrectangle 540,440 740,490 10,10' \
+	-fill '#ffffff' -pointsize 18 -annotate +592+472 'Get started' "$ub/thumbnail.png"
+viv snapshot "Ubuntu Desktop" "Fresh install" >/dev/null
+convert -size 1280x800 gradient:'#1d3b2a'-'#4f9d69' -font DejaVu-Sans \
+	-fill '#f4f4f4' -draw 'roundrectangle 240,160 1040,640 12,12' \
+	-fill '#333333' -pointsize 22 -annotate +300+230 'Software Updater' \
+	-pointsize 16 -annotate +300+280 'Updated software is available for this computer.' \
+	-fill '#4f9d69' -draw 'rectangle 300,330 980,350' "$ub/thumbnail.png"
+viv snapshot "Ubuntu Desktop" "Tools installed" >/dev/null
+cp "$work/desktop.png" "$ub/thumbnail.png"
+echo "a suspended session" >"$ub/state.vzvmsave"
+viv snapshot "Ubuntu Desktop" "Before the upgrade" >/dev/null
+rm "$ub/state.vzvmsave"
 
 # A macOS beta, made by hand as the CLI cannot install macOS on Linux.
 mac="$VIVARIUM_HOME/macOS 26 beta.vm"
@@ -154,7 +175,7 @@ cat >"$utm/config.plist" <<'EOF'
 EOF
 
 echo "starting Xvfb and the GUI…"
-Xvfb :99 -screen 0 1440x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+Xvfb "$DISPLAY" -screen 0 1440x900x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 xvfb_pid=$!
 for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 "$work/vivarium" >"$work/gui.log" 2>&1 &
@@ -221,6 +242,16 @@ keys "$lib" Up Up Up Up
 shot "$lib" library-broken.png
 keys "$lib" Down Down
 if [[ -d "$VIVARIUM_HOME/Tiny Linux.vm" ]]; then keys "$lib" Down; fi
+# The Snapshots section, below its summary: scroll the detail pane down,
+# and back up for what follows.
+xdotool mousemove --window "$lib" 900 500 click --repeat 12 --delay 50 5
+for _ in 1 2; do
+	sleep 2 # the snapshot rows fill in, and the pane grows
+	xdotool mousemove --window "$lib" 900 500 click --repeat 12 --delay 50 5
+done
+shot "$lib" snapshots.png
+xdotool mousemove --window "$lib" 900 500 click --repeat 30 --delay 20 4
+sleep 0.8
 
 # Edit Settings, among the selected VM's actions; then the System tab, and
 # a memory size too small for any guest typed over the old one.

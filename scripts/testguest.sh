@@ -38,7 +38,16 @@
 #       ports              detail: virtio-serial port names, comma-separated
 #                          (from /sys/class/virtio-ports/vport*/name)
 #       poweroff           powers off now (poweroff -f)
+#       tmpfs-write:<name> writes <name> into /tmp, a tmpfs (lives in memory only)
+#       tmpfs-rm:<name>    removes /tmp/<name>
+#       files              detail: the names in /tmp, comma-separated, sorted
+#       uptime             detail: "<boot id> <seconds since boot>"
 #     A failed action says why in <detail>, e.g. a read-only share's error.
+#   - vivarium.control=HOST:PORT (with a NAT network: 10.0.2.2 is the host's
+#     127.0.0.1): after the idle marker, the guest brings eth0 up (10.0.2.15)
+#     and polls http://HOST:PORT/next for one more action at a time, runs
+#     it (printing its result line as above) and POSTs that line to
+#     http://HOST:PORT/result; an empty answer means nothing to do yet.
 #   - markers and results also go to tty0, so a screenshot shows them.
 #   - then prints VIVARIUM-GUEST-IDLE and idles in a shell-less loop, acpid
 #     still running (vivarium.shell=1 gives a root shell on the console
@@ -277,8 +286,11 @@ for arg in $(cat /proc/cmdline); do
 	vivarium.shares=*) shares=${arg#*=} ;;
 	vivarium.actions=*) actions=${arg#*=} ;;
 	vivarium.shell=*) shell=${arg#*=} ;;
+	vivarium.control=*) control=${arg#*=} ;;
 	esac
 done
+# /tmp is a tmpfs: what the actions write there lives in the guest's memory.
+mount -t tmpfs tmpfs /tmp
 
 IFS=,
 for tag in $shares; do
@@ -350,6 +362,22 @@ run_action() {
 		fi
 		;;
 	ports) ports ;;
+	tmpfs-write:*)
+		if err=$( { echo "${1#*:}" >"/tmp/${1#*:}"; } 2>&1); then
+			result "$1" ok "/tmp/${1#*:}"
+		else
+			result "$1" fail "$err"
+		fi
+		;;
+	tmpfs-rm:*)
+		if err=$(rm "/tmp/${1#*:}" 2>&1); then
+			result "$1" ok "/tmp/${1#*:}"
+		else
+			result "$1" fail "$err"
+		fi
+		;;
+	files) result "$1" ok "$(ls /tmp | sort | tr '\n' ',' | sed 's/,$//')" ;;
+	uptime) result "$1" ok "$(cat /proc/sys/kernel/random/boot_id) $(cut -d' ' -f1 /proc/uptime)" ;;
 	poweroff)
 		result "$1" ok "powering off"
 		vivarium-poweroff
@@ -367,6 +395,22 @@ done
 unset IFS
 
 say VIVARIUM-GUEST-IDLE
+if [ -n "$control" ]; then
+	ip link set eth0 up
+	ip addr add 10.0.2.15/24 dev eth0
+	ip route add default via 10.0.2.2
+	while :; do
+		# A poll in flight when the VM is saved and resumed hangs: timeout.
+		next=$(timeout 3 wget -q -O - "http://$control/next" 2>/dev/null)
+		if [ -z "$next" ]; then
+			sleep 0.2
+			continue
+		fi
+		line=$(run_action "$next")
+		echo "$line"
+		timeout 3 wget -q -O /dev/null --post-data "$line" "http://$control/result" 2>/dev/null
+	done
+fi
 if [ "$shell" = 1 ]; then
 	while :; do setsid cttyhack sh -l; done
 fi

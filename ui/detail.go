@@ -59,6 +59,7 @@ func newDetail(g *GUI, it *vmItem) fyne.CanvasObject {
 	if rows := summary(info); len(rows) > 0 {
 		parts = append(parts, summaryGrid(container.New(layout.NewFormLayout()), rows))
 	}
+	parts = append(parts, snapshotsSection(g, it))
 	return container.NewVScroll(container.New(layout.NewCustomPaddedLayout(16, 16, 20, 20), container.NewVBox(parts...)))
 }
 

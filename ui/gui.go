@@ -23,6 +23,8 @@ type GUI struct {
 	settings map[string]*settingsEditor
 	wizard   *wizard
 	prefs    *prefsWindow
+	// The last snapshot list read per VM, shown while it is read again.
+	snapshotLists map[string]snapshotList
 }
 
 // New builds the GUI on a (the product's or fyne's test) app. Nothing is

@@ -23,6 +23,7 @@ type libraryWindow struct {
 	rows     *fyne.Container // of *vmRow
 	listNote *widget.Label   // a library that cannot be read says why here
 	detail   *fyne.Container
+	shown    string          // the VM the detail pane shows, to keep its scrolling
 	body     *fyne.Container // the split view, the empty state, or nothing yet
 	split    *container.Split
 	empty    fyne.CanvasObject
@@ -133,8 +134,16 @@ func (lw *libraryWindow) showDetail() {
 	if it == nil {
 		lw.detail.Objects = nil
 	} else {
-		lw.detail.Objects = []fyne.CanvasObject{newDetail(lw.g, it)}
+		d := newDetail(lw.g, it)
+		// The same VM shown again after a change stays scrolled where it was.
+		if old, ok := firstScroll(lw.detail.Objects); ok && lw.shown == lw.selected {
+			if s, ok := d.(*container.Scroll); ok {
+				s.Offset = old.Offset
+			}
+		}
+		lw.detail.Objects = []fyne.CanvasObject{d}
 	}
+	lw.shown = lw.selected
 	lw.detail.Refresh()
 }
 
@@ -176,4 +185,12 @@ func (lw *libraryWindow) close() {
 		lw.g.app.Quit()
 	})
 	d.Show()
+}
+
+func firstScroll(objs []fyne.CanvasObject) (*container.Scroll, bool) {
+	if len(objs) == 0 {
+		return nil, false
+	}
+	s, ok := objs[0].(*container.Scroll)
+	return s, ok
 }

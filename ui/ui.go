@@ -146,6 +146,9 @@ type Deps struct {
 	// Registry pushes and pulls VMs through OCI registries; nil greys out
 	// "Pull from a Registry…" and hides "Push…".
 	Registry Registry
+	// Snapshots lists, takes, restores and deletes snapshots and keeps
+	// disposable runs; nil hides the Snapshots section.
+	Snapshots Snapshots
 	// Files reveals folders and picks files; nil means DialogFiles.
 	Files Files
 	// Do runs f on the UI goroutine; nil means fyne.Do.

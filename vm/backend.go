@@ -66,6 +66,15 @@ type StateSaver interface {
 	SaveState(ctx context.Context, path string) error
 }
 
+// StateCapturer is an Instance that can write its memory and device state
+// to a file while it is paused, and run on afterwards: the memory of a live
+// snapshot. A device that cannot be saved makes it refuse, wrapping
+// ErrUnsupported, with a sentence naming the device and what to do, before
+// anything was written.
+type StateCapturer interface {
+	CaptureState(ctx context.Context, path string) error
+}
+
 // Screenshotter is an Instance that can save its screen as a PNG file.
 type Screenshotter interface {
 	Screenshot(ctx context.Context, path string) error
@@ -82,4 +91,11 @@ type Windowed interface {
 // dst the VM may write, backed by base, without ever writing base.
 type ThrowawayMaker interface {
 	MakeThrowaway(ctx context.Context, base, dst string) (path string, err error)
+}
+
+// ThrowawayKeeper turns a throw-away disk MakeThrowaway made into a
+// standalone disk image at dst that needs nothing of the base (keeping a
+// disposable session as a new VM).
+type ThrowawayKeeper interface {
+	KeepThrowaway(ctx context.Context, throwaway, dst string) error
 }

@@ -32,6 +32,16 @@ const (
 	QEMUPIDFile     = "qemu.pid"
 	DisposableDir   = "disposable"
 	LastErrorFile   = "last-error.json"
+	// SnapshotsDir holds one folder per named snapshot (vm/snapshot).
+	SnapshotsDir = "snapshots"
+	// SnapshotManifestFile describes a snapshot; it is written last, so a
+	// snapshot folder without it was never finished.
+	SnapshotManifestFile = "snapshot.json"
+	// RestoringDir stages a snapshot's files during a restore; its
+	// RestoreCommitFile says the staged files are complete and replace the
+	// VM's.
+	RestoringDir      = ".restoring"
+	RestoreCommitFile = "commit.json"
 )
 
 // rebase points a kernel and initrd kept inside the VM directory from (an
@@ -80,6 +90,11 @@ func (b Bundle) PIDPath() string             { return b.runPath(PIDFile) }
 func (b Bundle) QEMUPIDPath() string         { return b.runPath(QEMUPIDFile) }
 func (b Bundle) DisposableDir() string       { return b.runPath(DisposableDir) }
 func (b Bundle) LastErrorPath() string       { return b.runPath(LastErrorFile) }
+func (b Bundle) SnapshotsDir() string        { return b.path(SnapshotsDir) }
+func (b Bundle) RestoringDir() string        { return b.path(RestoringDir) }
+
+// SnapshotDir is the folder of the snapshot called name.
+func (b Bundle) SnapshotDir(name string) string { return filepath.Join(b.Dir, SnapshotsDir, name) }
 
 // ControlSocketPath is run/control.sock, or, when that path is too long for
 // a unix socket, a short path under a private per-user directory in /tmp

@@ -44,6 +44,13 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return nil
 }
 
+// PartialPath is where a file that takes a while to write (a saved state)
+// is written before it is renamed to path: hidden, and never taken for a
+// finished file.
+func PartialPath(path string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".partial")
+}
+
 // CommitFile puts a file that another writer finished in tmp (QEMU's
 // screendump, Apple's saved state, a download) in place of path, the way
 // WriteFileAtomic does: fsync tmp, rename it over path, fsync the folder.

@@ -343,7 +343,7 @@ func (l *Library) state(ctx context.Context, b Bundle) State {
 // writes its pid file before any of the others and CleanStale removes it
 // last, so without a pid file there is nothing stale.
 func staleRuntime(b Bundle) []string {
-	return []string{b.ControlSocketPath(), b.QMPSocketPath(), b.DisposableDir(), b.PIDPath()}
+	return []string{b.ControlSocketPath(), b.QMPSocketPath(), b.DisposableDir(), PartialPath(b.SavedStatePath()), b.PIDPath()}
 }
 
 // cleanStale removes runtime files of a runner that is gone. It takes the
@@ -418,7 +418,8 @@ func (l *Library) Rename(ctx context.Context, from, to string) (*Info, error) {
 
 // Clone copies a stopped VM under a new name: disks copy-on-write where the
 // filesystem can, else sparse; a new MAC address and machine identifier, so
-// the two can run side by side. progress may be nil.
+// the two can run side by side; its snapshots come along (copied the same
+// way). progress may be nil.
 func (l *Library) Clone(ctx context.Context, from, to string, progress Progress) (*Info, error) {
 	src, err := l.existing(from)
 	if err != nil {
@@ -481,6 +482,9 @@ func (l *Library) Clone(ctx context.Context, from, to string, progress Progress)
 		}
 		base += st.Size()
 	}
+	if err := copySnapshots(ctx, src, tmp); err != nil {
+		return fail(err)
+	}
 	if err := SaveConfig(tmp.ConfigPath(), c); err != nil {
 		return fail(noSpace(err))
 	}
@@ -516,4 +520,37 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// copySnapshots copies the finished snapshot folders of src (vm/snapshot)
+// into dst, each file copy-on-write where the filesystem can.
+func copySnapshots(ctx context.Context, src, dst Bundle) error {
+	entries, err := os.ReadDir(src.SnapshotsDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue // unfinished or being deleted
+		}
+		from, to := src.SnapshotDir(e.Name()), dst.SnapshotDir(e.Name())
+		files, err := os.ReadDir(from)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(to, 0o755); err != nil {
+			return noSpace(err)
+		}
+		for _, f := range files {
+			if f.Type().IsRegular() {
+				if _, err := CopyDisk(ctx, filepath.Join(from, f.Name()), filepath.Join(to, f.Name()), nil); err != nil {
+					return fmt.Errorf("cloning snapshot %s: %s: %w", e.Name(), f.Name(), err)
+				}
+			}
+		}
+	}
+	return nil
 }

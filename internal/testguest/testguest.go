@@ -28,10 +28,16 @@
 //     text, a newline and NUL padding to the first 512-byte sector of
 //     /dev/vda; disk-read ([ActionDiskRead]) reports the first line of
 //     /dev/vda; ports ([ActionPorts]) reports the virtio-serial port names,
-//     comma-separated; poweroff ([ActionPoweroff]) powers off at once.
+//     comma-separated; poweroff ([ActionPoweroff]) powers off at once;
+//     tmpfs-write:<name> ([TmpfsWrite]) and tmpfs-rm:<name> ([TmpfsRemove])
+//     write and remove /tmp/<name> on a tmpfs (memory only); files
+//     ([ActionFiles]) reports the names in /tmp, comma-separated and sorted;
+//     uptime ([ActionUptime]) reports "<boot id> <seconds since boot>".
 //     A failed action says why in its detail (a read-only share's error,
 //     say).
-//   - It then prints [IdleMarker] and idles, acpid still running
+//   - It then prints [IdleMarker] and idles, acpid still running; with
+//     vivarium.control=HOST:PORT ([Control]) it polls that HTTP server
+//     through a NAT network for more actions, one at a time.
 //     (vivarium.shell=1 gives a root shell on the serial console instead,
 //     for a person poking at the guest).
 //
@@ -67,6 +73,8 @@ const (
 	ActionDiskRead = "disk-read"
 	ActionPorts    = "ports"
 	ActionPoweroff = "poweroff"
+	ActionFiles    = "files"
+	ActionUptime   = "uptime"
 )
 
 // What share-write leaves in the share.
@@ -88,6 +96,13 @@ func ShareWrite(tag string) string { return "share-write:" + tag }
 // The text must not contain spaces or commas (it travels on the kernel
 // command line).
 func DiskWrite(text string) string { return "disk-write:" + text }
+
+// TmpfsWrite is the action that writes /tmp/name, which lives in the
+// guest's memory only. name must not contain spaces, commas or slashes.
+func TmpfsWrite(name string) string { return "tmpfs-write:" + name }
+
+// TmpfsRemove is the action that removes /tmp/name.
+func TmpfsRemove(name string) string { return "tmpfs-rm:" + name }
 
 // Guest is a built test guest.
 type Guest struct {

@@ -28,6 +28,10 @@ const (
 	OpSuspend    = "suspend"
 	OpScreenshot = "screenshot"
 	OpSubscribe  = "subscribe"
+	// OpSnapshot takes a live snapshot called Name; OpKeep keeps a
+	// disposable run as a new VM called Name (SnapshotHandler).
+	OpSnapshot = "snapshot"
+	OpKeep     = "keep"
 )
 
 // MaxMessage bounds one request line; longer ones are refused.
@@ -38,6 +42,7 @@ type Request struct {
 	Op    string `json:"op"`
 	Force bool   `json:"force,omitempty"` // stop: pull the plug instead of asking the guest
 	Path  string `json:"path,omitempty"`  // screenshot: where to save the PNG
+	Name  string `json:"name,omitempty"`  // snapshot, keep: the new snapshot's or VM's name
 }
 
 // Response is one line to a client. A subscription gets one per state
@@ -62,6 +67,13 @@ type Handler interface {
 	// Subscribe returns a channel of state changes and a function to stop
 	// the subscription. The channel is closed when the VM stops.
 	Subscribe() (<-chan vm.State, func())
+}
+
+// SnapshotHandler is a Handler that can also take live snapshots and keep
+// a disposable run as a new VM.
+type SnapshotHandler interface {
+	Snapshot(ctx context.Context, name string) error
+	Keep(ctx context.Context, name string) error
 }
 
 // Listen creates the control socket at path with mode 0600, replacing a
@@ -173,8 +185,20 @@ func handle(ctx context.Context, h Handler, req Request) Response {
 		} else {
 			err = h.Screenshot(ctx, req.Path)
 		}
+	case OpSnapshot, OpKeep:
+		sh, ok := h.(SnapshotHandler)
+		switch {
+		case !ok:
+			err = fmt.Errorf("%s: %w", req.Op, vm.ErrUnsupported)
+		case req.Name == "":
+			err = fmt.Errorf("%s needs a name", req.Op)
+		case req.Op == OpSnapshot:
+			err = sh.Snapshot(ctx, req.Name)
+		default:
+			err = sh.Keep(ctx, req.Name)
+		}
 	default:
-		err = fmt.Errorf("unknown op %q; use status, pause, resume, stop, suspend, screenshot or subscribe", truncate(req.Op))
+		err = fmt.Errorf("unknown op %q; use status, pause, resume, stop, suspend, screenshot, snapshot, keep or subscribe", truncate(req.Op))
 	}
 	if err != nil {
 		return Response{State: h.State(), Error: err.Error(), Problem: vm.ProblemOf("", err)}

@@ -49,6 +49,29 @@ type ArgsInput struct {
 	// run/console.log, and still a screen for screenshots.
 	Headless bool
 	Host     Host
+	// Resume is a saved state to resume from instead of booting; nil boots.
+	Resume *SavedState
+}
+
+// SavedState is a state file to resume from (suspend, or a snapshot with
+// memory), and the device set of the run that saved it: QEMU can load a
+// state only where every device it holds is present.
+type SavedState struct {
+	Path string
+	// Headless: saved by a run without a window (no tablet or sound card,
+	// a serial port).
+	Headless bool
+	// Skip is the length of Vivarium's header before QEMU's stream.
+	Skip int64
+}
+
+// headlessDevices says whether the VM gets a headless run's devices: this
+// run's choice, or, when resuming, the saving run's.
+func (in ArgsInput) headlessDevices() bool {
+	if in.Resume != nil {
+		return in.Resume.Headless
+	}
+	return in.Headless
 }
 
 // Args returns the QEMU command line, argv[0] included, for in. It is a pure
@@ -86,13 +109,22 @@ func Args(in ArgsInput) ([]string, error) {
 	a.add("-chardev", "socket,id=qmp,path="+escape(qmp)+",server=on,wait=off",
 		"-mon", "chardev=qmp,mode=control")
 	a.add("-pidfile", in.Bundle.QEMUPIDPath())
+	if r := in.Resume; r != nil {
+		// QEMU 7 has no file: migration; tail (or cat) reads the state in.
+		if r.Skip > 0 {
+			a.add("-incoming", "exec:tail -c +"+strconv.FormatInt(r.Skip+1, 10)+" "+shellQuote(r.Path))
+		} else {
+			a.add("-incoming", "exec:cat "+shellQuote(r.Path))
+		}
+	}
 	return a.args, nil
 }
 
 // AudioEnabled reports whether Args gives the VM a sound card: the config
-// asks for audio, there is a window, and the host has a sound backend.
+// asks for audio, there is a window (or the run resumed had one), and the
+// host has a sound backend.
 func AudioEnabled(in ArgsInput) bool {
-	return in.Config.Audio && !in.Headless && in.Host.AudioDriver != ""
+	return in.Config.Audio && !in.headlessDevices() && in.Host.AudioDriver != ""
 }
 
 type argv struct {
@@ -275,19 +307,22 @@ func (a *argv) display() {
 	if a.in.Headless {
 		// No window, but the screen stays for QMP screendump.
 		a.add("-display", "none")
+	} else {
+		ui := "gtk"
+		if a.in.Host.OS == "darwin" {
+			ui = "cocoa"
+		}
+		// zoom-to-fit=off: the window's size is the guest's; on: the window
+		// scales the fixed screen.
+		zoom := "on"
+		if d.AutoResize {
+			zoom = "off"
+		}
+		a.add("-display", ui+",zoom-to-fit="+zoom)
+	}
+	if a.in.headlessDevices() {
 		return
 	}
-	ui := "gtk"
-	if a.in.Host.OS == "darwin" {
-		ui = "cocoa"
-	}
-	// zoom-to-fit=off: the window's size is the guest's; on: the window
-	// scales the fixed screen.
-	zoom := "on"
-	if d.AutoResize {
-		zoom = "off"
-	}
-	a.add("-display", ui+",zoom-to-fit="+zoom)
 	a.needUSB()
 	a.add("-device", "usb-tablet,bus=usb.0")
 	if a.arm {
@@ -310,12 +345,16 @@ func (a *argv) audio() {
 	if !AudioEnabled(a.in) {
 		return
 	}
-	a.add("-audiodev", a.in.Host.AudioDriver+",id=audio0",
+	driver := a.in.Host.AudioDriver
+	if a.in.Headless {
+		driver = "none" // resuming a windowed run's state without a window
+	}
+	a.add("-audiodev", driver+",id=audio0",
 		"-device", "intel-hda", "-device", "hda-duplex,audiodev=audio0")
 }
 
 func (a *argv) serial() {
-	if !a.in.Headless && !a.in.Config.Serial {
+	if !a.in.headlessDevices() && !a.in.Config.Serial {
 		return
 	}
 	a.add("-chardev", "file,id=serial0,path="+escape(a.in.Bundle.ConsoleLogPath()),

@@ -58,6 +58,34 @@ func TestArgsGolden(t *testing.T) {
 			wantNot: []string{"thread=multi", "-netdev", "virtio-net-pci", "pflash", "usb-tablet", "intel-hda"},
 		},
 		{
+			// A state saved with a window holds its tablet and sound card:
+			// resumed headless, the VM gets them (the sound silent).
+			name: "resume-windowed-state-headless",
+			in: func() ArgsInput {
+				c := testConfig()
+				c.Audio = true
+				h := linuxTCG()
+				h.AudioDriver = "pa"
+				return ArgsInput{Config: c, Headless: true, Host: h,
+					Resume: &SavedState{Path: testBundle + "/state.vzvmsave", Headless: false, Skip: 64}}
+			},
+			want:    []string{"-display", "none", "usb-tablet,bus=usb.0", "none,id=audio0", "hda-duplex,audiodev=audio0", "-incoming", "exec:tail -c +65 /vms/Demo.vm/state.vzvmsave"},
+			wantNot: []string{"pa,id=audio0", "path=/vms/Demo.vm/run/console.log"},
+		},
+		{
+			// A state saved headless holds a serial port and no tablet.
+			name: "resume-headless-state-windowed",
+			in: func() ArgsInput {
+				c := testConfig()
+				c.Audio = true
+				h := linuxTCG()
+				h.AudioDriver = "pa"
+				return ArgsInput{Config: c, Host: h, Resume: &SavedState{Path: testBundle + "/it's state", Headless: true}}
+			},
+			want:    []string{"gtk,zoom-to-fit=off", "path=/vms/Demo.vm/run/console.log", "-incoming", `exec:cat '/vms/Demo.vm/it'\''s state'`},
+			wantNot: []string{"usb-tablet", "intel-hda"},
+		},
+		{
 			name: "efi-install-windowed",
 			in: func() ArgsInput {
 				c := testConfig()

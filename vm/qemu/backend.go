@@ -29,8 +29,9 @@ type Backend struct {
 }
 
 var (
-	_ vm.Backend        = (*Backend)(nil)
-	_ vm.ThrowawayMaker = (*Backend)(nil)
+	_ vm.Backend         = (*Backend)(nil)
+	_ vm.ThrowawayMaker  = (*Backend)(nil)
+	_ vm.ThrowawayKeeper = (*Backend)(nil)
 )
 
 // Name is the config's backend value.
@@ -74,9 +75,6 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 	if err := b.Check(c); err != nil {
 		return nil, err
 	}
-	if spec.Restore != "" {
-		return nil, fmt.Errorf("resuming %s: %w with qemu: saved states are the vz backend's; start the VM afresh", spec.Restore, vm.ErrUnsupported)
-	}
 	bin, err := findProgram(b.QEMUPath, SystemBinary(c.Arch))
 	if err != nil {
 		return nil, err
@@ -103,6 +101,11 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 		EFIVars:  spec.EFIVars,
 		Headless: spec.Headless,
 		Host:     host,
+	}
+	if spec.Restore != "" {
+		if in.Resume, err = readStateHeader(spec.Restore, spec.Headless); err != nil {
+			return nil, err
+		}
 	}
 	if c.Boot.Mode == vm.BootEFI {
 		if in.Firmware, err = FindFirmware(c.Arch, b.firmwareDirs(bin)); err != nil {
@@ -136,7 +139,18 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 		fmt.Fprintln(log, "qemu: the VM has no sound: this host has no PulseAudio (or PipeWire) server for QEMU to play to")
 	}
 	fmt.Fprintf(log, "qemu: starting %s\n", shellJoin(args))
-	return start(ctx, args, spec.Bundle, log, host.Accel, version)
+	inst, err := start(ctx, args, spec.Bundle, log, host.Accel, version)
+	if err != nil {
+		return nil, err
+	}
+	inst.disposable = spec.Disposable
+	inst.headlessDevices = in.headlessDevices()
+	if spec.Restore != "" {
+		if err := inst.resumed(ctx, spec.Restore); err != nil {
+			return nil, err
+		}
+	}
+	return inst, nil
 }
 
 // checkDisplay refuses a VM window where there is no display to open it

@@ -41,6 +41,11 @@ type instance struct {
 	tail    *tailWriter
 	mon     *qmp.SocketMonitor // set by start before the instance is shared
 	exited  chan struct{}      // closed once QEMU has exited and err is set
+	// disposable: this run's disks are thrown away (no suspend).
+	disposable bool
+	// headlessDevices: the VM has a headless run's devices (saved states
+	// record it, for the run that resumes them).
+	headlessDevices bool
 
 	feed    *vm.StateFeed
 	changes <-chan vm.State // the runner's subscription to feed
@@ -504,7 +509,8 @@ func explain(err error, qemuSaid, vmName, accel string) error {
 	return vm.WithHint(err, strings.Join(said, "\n"))
 }
 
-// shellQuote quotes a VM name for a command a person copies.
+// shellQuote quotes s for a POSIX shell when it needs quoting: a VM name
+// in a command a person copies, a path in an exec: migration.
 func shellQuote(s string) string {
 	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`;&|<>()*?[]#~!{}") {
 		return s

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vivarium-vm/vivarium/vm"
 	"github.com/vivarium-vm/vivarium/vm/control"
+	"github.com/vivarium-vm/vivarium/vm/snapshot"
 )
 
 // Options change one run; they are not saved in the config.
@@ -115,6 +116,10 @@ func runVM(ctx context.Context, lib *vm.Library, name string, backends Backends,
 	if err := c.CheckPaths(); err != nil {
 		return err
 	}
+	// A restore a crash interrupted is finished before the VM uses its files.
+	if err := snapshot.Recover(b); err != nil {
+		return err
+	}
 	spec, err := Prepare(ctx, b, c, backend, opts)
 	if err != nil {
 		return err
@@ -133,6 +138,7 @@ func runVM(ctx context.Context, lib *vm.Library, name string, backends Backends,
 	}
 	p.running = true
 	r := newRun(b, inst, opts)
+	r.lib, r.spec, r.keeper = lib, spec, keeperFor(backend)
 	ln, err := control.Listen(b.ControlSocketPath())
 	if err != nil {
 		inst.ForceStop(context.Background())
@@ -236,6 +242,19 @@ func (cloneMaker) MakeThrowaway(ctx context.Context, base, dst string) (string, 
 	return dst, err
 }
 
+// KeepThrowaway copies a clone: it is a standalone file already.
+func (cloneMaker) KeepThrowaway(ctx context.Context, throwaway, dst string) error {
+	_, err := vm.CopyDisk(ctx, throwaway, dst, nil)
+	return err
+}
+
+func keeperFor(backend vm.Backend) vm.ThrowawayKeeper {
+	if k, ok := backend.(vm.ThrowawayKeeper); ok {
+		return k
+	}
+	return cloneMaker{}
+}
+
 // run is one running VM as the control socket sees it.
 type run struct {
 	b    vm.Bundle
@@ -243,6 +262,12 @@ type run struct {
 	opts Options
 	done chan struct{}
 	feed *vm.StateFeed // what subscribers of the control socket follow
+
+	// For snapshots and keeping a disposable run (vm/snapshot); one at a time.
+	lib    *vm.Library
+	spec   *vm.RunSpec
+	keeper vm.ThrowawayKeeper
+	snapMu sync.Mutex
 
 	mu       sync.Mutex
 	stopping bool
@@ -309,6 +334,29 @@ func (r *run) Suspend(ctx context.Context) error {
 	}
 	r.saveThumbnail(ctx)
 	return saver.SaveState(ctx, r.b.SavedStatePath())
+}
+
+// Snapshot takes a live snapshot: pause, memory state, disk copies, resume.
+func (r *run) Snapshot(ctx context.Context, name string) error {
+	if r.spec.Disposable {
+		return fmt.Errorf("snapshot: %w: this run is disposable and its disks are thrown away; keep it as a new VM first ('vivarium stop --keep-as NEWNAME')", vm.ErrUnsupported)
+	}
+	r.snapMu.Lock()
+	defer r.snapMu.Unlock()
+	res, err := snapshot.TakeLive(ctx, r.b, r.spec.Config, name, r.inst, snapshot.Options{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.opts.Log, "%s snapshot %q taken: the VM was paused %s (memory state %s)\n", time.Now().Format(time.RFC3339), name, res.Paused.Round(time.Millisecond), res.MemoryTime.Round(time.Millisecond))
+	return nil
+}
+
+// Keep makes a new VM of this disposable run's disks as they are now.
+func (r *run) Keep(ctx context.Context, name string) error {
+	r.snapMu.Lock()
+	defer r.snapMu.Unlock()
+	_, err := snapshot.Keep(ctx, r.lib, r.spec, name, r.inst, r.keeper)
+	return err
 }
 
 func (r *run) Screenshot(ctx context.Context, path string) error {

@@ -32,9 +32,10 @@ type instance struct {
 }
 
 var (
-	_ vm.Instance   = (*instance)(nil)
-	_ vm.StateSaver = (*instance)(nil)
-	_ vm.Windowed   = (*instance)(nil)
+	_ vm.Instance      = (*instance)(nil)
+	_ vm.StateSaver    = (*instance)(nil)
+	_ vm.StateCapturer = (*instance)(nil)
+	_ vm.Windowed      = (*instance)(nil)
 )
 
 func newInstance(machine *vz.VirtualMachine, built *machine, plan *MachinePlan, spec *vm.RunSpec, host hostcap.Host) *instance {

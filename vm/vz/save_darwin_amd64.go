@@ -13,6 +13,11 @@ func (i *instance) SaveState(ctx context.Context, path string) error {
 	return unsupportedHere(hostcap.SaveRestore)
 }
 
+// CaptureState refuses: vz/v3 saves machine state only on Apple silicon.
+func (i *instance) CaptureState(ctx context.Context, path string) error {
+	return unsupportedHere(hostcap.SaveRestore)
+}
+
 func (i *instance) restore(ctx context.Context, path string) error {
 	return unsupportedHere(hostcap.SaveRestore)
 }

@@ -15,26 +15,19 @@ import (
 )
 
 // SaveState suspends the VM: it pauses it, saves its memory and devices to
-// path (written to a temporary name, then renamed, so a failed save never
-// looks like a saved state) and stops it. The next start resumes from path.
+// path (CaptureState) and stops it. The next start resumes from path.
 func (i *instance) SaveState(ctx context.Context, path string) error {
 	if i.spec.Disposable {
 		return fmt.Errorf("%w: a disposable run cannot be suspended: its disks are thrown away when it stops; stop it instead", vm.ErrUnsupported)
 	}
-	if err := hostcap.CheckFeatures(i.host, hostcap.SaveRestore); err != nil {
+	if err := i.checkSaveRestore(); err != nil {
 		return err
-	}
-	if _, err := i.built.config.ValidateSaveRestoreSupport(); err != nil {
-		return fmt.Errorf("%w: this VM cannot be suspended: %w; stop it instead", vm.ErrUnsupported, framework(err))
 	}
 	wasRunning := i.State() == vm.StateRunning
 	if err := i.Pause(ctx); err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".partial")
-	os.Remove(tmp)
-	if err := call(ctx, "saving the VM's state", func() error { return i.machine.SaveMachineStateToPath(tmp) }); err != nil {
-		os.Remove(tmp)
+	if err := i.CaptureState(ctx, path); err != nil {
 		if wasRunning {
 			if rerr := i.Resume(context.WithoutCancel(ctx)); rerr != nil {
 				logf(i.spec.Log, "vz: the VM stays paused after the failed save: %v", rerr)
@@ -42,11 +35,39 @@ func (i *instance) SaveState(ctx context.Context, path string) error {
 		}
 		return err
 	}
+	return i.ForceStop(ctx)
+}
+
+// CaptureState saves the paused VM's memory and devices to path (written to
+// a temporary name, then renamed, so a failed save never looks like a saved
+// state); the VM can run on afterwards (a live snapshot).
+func (i *instance) CaptureState(ctx context.Context, path string) error {
+	if err := i.checkSaveRestore(); err != nil {
+		return err
+	}
+	tmp := vm.PartialPath(path)
+	os.Remove(tmp)
+	if err := call(ctx, "saving the VM's state", func() error { return i.machine.SaveMachineStateToPath(tmp) }); err != nil {
+		os.Remove(tmp)
+		return err
+	}
 	if err := vm.CommitFile(tmp, path); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("saving the VM's state: %w", err)
 	}
-	return i.ForceStop(ctx)
+	return nil
+}
+
+// checkSaveRestore refuses, saying why, where this host or a device of the
+// VM cannot save its state.
+func (i *instance) checkSaveRestore() error {
+	if err := hostcap.CheckFeatures(i.host, hostcap.SaveRestore); err != nil {
+		return err
+	}
+	if _, err := i.built.config.ValidateSaveRestoreSupport(); err != nil {
+		return fmt.Errorf("%w: this VM's state cannot be saved: %w; stop it instead", vm.ErrUnsupported, framework(err))
+	}
+	return nil
 }
 
 // restore resumes a VM from a state SaveState wrote, then removes the

@@ -235,43 +235,12 @@ func gibTicks(sizes []vm.Size) []float64 {
 // benchXFSClone repeats the clone benchmark on an XFS filesystem with
 // reflinks, in a loop-mounted image, where a clone should be instant.
 func benchXFSClone(ctx context.Context, cfg *config, r *report) error {
-	if os.Geteuid() != 0 {
-		return skipf("mounting an XFS image needs root; run `make bench` as root to measure clones on a reflink filesystem")
+	mnt, unmount, err := mountXFS(ctx, cfg, "xfs")
+	if err != nil {
+		return err
 	}
-	if _, err := exec.LookPath("mkfs.xfs"); err != nil {
-		return skipf("mkfs.xfs not found (%v); install xfsprogs", err)
-	}
+	defer unmount()
 	plan := planDisks(cfg.quick)
-	image := filepath.Join(cfg.work, "xfs.img")
-	mnt := filepath.Join(cfg.work, "xfs")
-	f, err := os.Create(image)
-	if err != nil {
-		return err
-	}
-	imageSize := int64(4 << 30)
-	if cfg.quick {
-		imageSize = 512 << 20
-	}
-	err = f.Truncate(imageSize)
-	f.Close()
-	if err != nil {
-		return err
-	}
-	defer os.Remove(image)
-	if _, err := timeCommand(ctx, nil, "mkfs.xfs", "-q", "-m", "reflink=1", image); err != nil {
-		return skipf("cannot make an XFS filesystem: %v", err)
-	}
-	if err := os.MkdirAll(mnt, 0o755); err != nil {
-		return err
-	}
-	if _, err := timeCommand(ctx, nil, "mount", "-o", "loop", image, mnt); err != nil {
-		return skipf("cannot loop-mount an XFS image (%v): a container without loop devices or CAP_SYS_ADMIN", err)
-	}
-	defer func() {
-		if err := unix.Unmount(mnt, 0); err != nil {
-			unix.Unmount(mnt, unix.MNT_DETACH)
-		}
-	}()
 	lib, err := vm.OpenLibrary(filepath.Join(mnt, "library"))
 	if err != nil {
 		return err
@@ -333,4 +302,50 @@ func benchXFSClone(ctx context.Context, cfg *config, r *report) error {
 	r.plot(chart.Panel{Title: clonePanelTitle, XLabel: fmt.Sprintf("disk size (%s of data written)", vm.Size(plan.written).String()),
 		YLabel: "time", LogX: true, LogY: true, XFormat: gibFormat, YFormat: formatMs, XTicks: gibTicks(plan.sizes), Series: xfs})
 	return nil
+}
+
+// mountXFS makes an XFS filesystem with reflinks in an image file in the
+// scratch folder and loop-mounts it at a folder of that name; unmount
+// undoes both. Where that cannot be done here, the error is a skip.
+func mountXFS(ctx context.Context, cfg *config, name string) (mnt string, unmount func(), err error) {
+	if os.Geteuid() != 0 {
+		return "", nil, skipf("mounting an XFS image needs root; run `make bench` as root to measure on a reflink filesystem")
+	}
+	if _, err := exec.LookPath("mkfs.xfs"); err != nil {
+		return "", nil, skipf("mkfs.xfs not found (%v); install xfsprogs", err)
+	}
+	image := filepath.Join(cfg.work, name+".img")
+	mnt = filepath.Join(cfg.work, name)
+	f, err := os.Create(image)
+	if err != nil {
+		return "", nil, err
+	}
+	imageSize := int64(4 << 30)
+	if cfg.quick {
+		imageSize = 512 << 20
+	}
+	err = f.Truncate(imageSize)
+	f.Close()
+	if err != nil {
+		os.Remove(image)
+		return "", nil, err
+	}
+	if _, err := timeCommand(ctx, nil, "mkfs.xfs", "-q", "-m", "reflink=1", image); err != nil {
+		os.Remove(image)
+		return "", nil, skipf("cannot make an XFS filesystem: %v", err)
+	}
+	if err := os.MkdirAll(mnt, 0o755); err != nil {
+		os.Remove(image)
+		return "", nil, err
+	}
+	if _, err := timeCommand(ctx, nil, "mount", "-o", "loop", image, mnt); err != nil {
+		os.Remove(image)
+		return "", nil, skipf("cannot loop-mount an XFS image (%v): a container without loop devices or CAP_SYS_ADMIN", err)
+	}
+	return mnt, func() {
+		if err := unix.Unmount(mnt, 0); err != nil {
+			unix.Unmount(mnt, unix.MNT_DETACH)
+		}
+		os.Remove(image)
+	}, nil
 }
