@@ -56,7 +56,7 @@ func addRunCommands(root *cobra.Command, e *env) {
 		logsCommand(e), screenshotCommand(e),
 		controlCommand(e, "pause", "Pause a running VM", control.Request{Op: control.OpPause}),
 		controlCommand(e, "resume", "Resume a paused VM", control.Request{Op: control.OpResume}),
-		controlCommand(e, "suspend", "Save a running VM's state and stop it; the next start resumes it", control.Request{Op: control.OpSuspend}))
+		suspendCommand(e))
 }
 
 func runCommand(e *env) *cobra.Command {
@@ -293,6 +293,38 @@ func waitUnlocked(ctx context.Context, b vm.Bundle, timeout time.Duration) bool 
 func readPID(b vm.Bundle) string {
 	data, _ := os.ReadFile(b.PIDPath())
 	return strings.TrimSpace(string(data))
+}
+
+// suspendCommand saves a running VM's state and returns once the runner has
+// let go of it, so the VM reads as suspended when the command ends.
+func suspendCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "suspend NAME",
+		Short: "Save a running VM's state and stop it; the next start resumes it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lib, err := e.library()
+			if err != nil {
+				return err
+			}
+			if _, err := sendControl(cmd.Context(), lib, args[0], control.Request{Op: control.OpSuspend}); err != nil {
+				return err
+			}
+			b, err := lib.Bundle(args[0])
+			if err != nil {
+				return err
+			}
+			if !waitUnlocked(cmd.Context(), b, time.Minute) {
+				return fmt.Errorf("%s saved its state, but its runner (process %s) has not exited; see 'vivarium logs %s'", args[0], readPID(b), args[0])
+			}
+			info, err := lib.Inspect(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is %s.\n", args[0], info.State)
+			return nil
+		},
+	}
 }
 
 func controlCommand(e *env, verb, short string, req control.Request) *cobra.Command {
