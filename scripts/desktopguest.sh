@@ -56,7 +56,7 @@ IMAGE_SIZE=4G
 GUEST_PACKAGES=(systemd-sysv udev dbus kmod iproute2 netbase procps
 	linux-image-amd64 initramfs-tools zstd
 	xserver-xorg-core xserver-xorg-input-libinput xinit x11-xserver-utils
-	xclip xterm xfonts-base spice-vdagent
+	xclip xterm xfonts-base fonts-dejavu-core spice-vdagent
 	cloud-init openssh-server)
 HOST_PACKAGES=(debootstrap e2fsprogs)
 
@@ -68,9 +68,15 @@ log() { echo "desktopguest: $*" >&2; }
 
 force=0
 outdir=
+owner= # --owner UID:GID: who gets the files when built through sudo
 while (($#)); do
 	case $1 in
 	-f | --force) force=1 ;;
+	--owner)
+		owner=${2:-}
+		[[ $owner =~ ^[0-9]+:[0-9]+$ ]] || die "--owner takes UID:GID"
+		shift
+		;;
 	-h | --help)
 		sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
 		exit 0
@@ -94,6 +100,17 @@ if ((!force)) && is_cached; then
 	exit 0
 fi
 mkdir -p "$outdir" || die "cannot create $outdir: set VIVARIUM_DESKTOPGUEST_DIR or pass OUTDIR"
+if [[ $(id -u) != 0 ]]; then
+	# debootstrap and the chroot need root: CI machines and most developers'
+	# have sudo without a password; the files then belong to the caller.
+	if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+		log "building as root through sudo"
+		args=(--owner "$(id -u):$(id -g)")
+		((!force)) || args+=(-f)
+		exec sudo -n env PATH="$PATH" bash "${BASH_SOURCE[0]}" "${args[@]}" "$(realpath "$outdir")"
+	fi
+	die "building the desktop guest needs root (debootstrap and chroot): run 'sudo make desktopguest' once; later runs use the cache in $outdir"
+fi
 # Several test binaries may ask for the guest at once: one builds, the others
 # wait here and then find it cached.
 exec 9>"$outdir/.lock"
@@ -105,8 +122,6 @@ fi
 start=$SECONDS
 [[ -r /etc/debian_version ]] && command -v apt-get >/dev/null ||
 	die "this recipe builds the guest with Debian's debootstrap; run it on Debian or copy a built $outdir here"
-[[ $(id -u) == 0 ]] ||
-	die "building the desktop guest needs root (debootstrap and chroot): run 'sudo make desktopguest' once; later runs use the cache in $outdir"
 export PATH=$PATH:/usr/sbin:/sbin
 
 missing=()
@@ -270,7 +285,8 @@ mountpoint -q "$report" || report=
 
 xsetroot -solid '#31587a' -cursor_name left_ptr
 spice-vdagent -x &
-xterm -geometry 64x14+48+48 -title 'Vivarium desktop guest' -e /usr/local/bin/vivarium-status &
+xterm -geometry 58x9+40+40 -fa 'DejaVu Sans Mono' -fs 12 -bg '#fdf6e3' -fg '#073642' \
+	-title 'Vivarium desktop guest' -e /usr/local/bin/vivarium-status &
 
 say() { # say NAME VALUE: the serial console and, with a report share, a file
 	printf 'VIVARIUM-DESKTOP %s %s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ' | cut -c1-200)" >/dev/ttyS0 2>/dev/null
@@ -323,9 +339,10 @@ cat >"$root/usr/local/bin/vivarium-status" <<'EOF'
 # What the xterm on the desktop shows: the guest's view of size and clipboard.
 while :; do
 	clear
-	echo "Vivarium desktop guest (Debian 12, Xorg, spice-vdagent)"
+	echo "Vivarium desktop guest"
+	echo "Debian 12, Xorg, spice-vdagent"
 	echo
-	cat /run/vivarium-desktop.screen /run/vivarium-desktop.clipboard 2>/dev/null
+	cat /run/vivarium-desktop.screen /run/vivarium-desktop.clipboard 2>/dev/null | cut -c1-56
 	sleep 1
 done
 EOF
@@ -339,6 +356,7 @@ Wants=vivarium-shares.service
 Conflicts=getty@tty7.service
 
 [Service]
+Environment=LANG=en_US.UTF-8
 ExecStart=/usr/bin/xinit /usr/local/bin/vivarium-session -- /usr/lib/xorg/Xorg :0 vt7 -keeptty -nolisten tcp -novtswitch
 Restart=on-failure
 RestartSec=2
@@ -376,4 +394,5 @@ mv -f "$work/root.img" "$outdir/root.img"
 	echo "packages ${GUEST_PACKAGES[*]}"
 } >"$work/VERSION"
 mv -f "$work/VERSION" "$outdir/VERSION"
+[[ -z $owner ]] || chown "$owner" "$outdir" "$outdir"/{vmlinuz,initrd.img,root.img,VERSION,.lock}
 log "built $outdir (kernel $kver, $(du -sh --apparent-size "$outdir/root.img" | cut -f1) image, $(du -sh "$outdir/root.img" | cut -f1) used) in $((SECONDS - start)) s"

@@ -551,10 +551,12 @@ func TestRealArgsAccepted(t *testing.T) {
 	tests := []struct {
 		arch       string
 		autoResize bool
-	}{{vm.ArchAMD64, true}, {vm.ArchAMD64, false}, {vm.ArchARM64, true}}
+		viewer     string
+	}{{vm.ArchAMD64, true, ViewerQEMU}, {vm.ArchAMD64, false, ViewerQEMU}, {vm.ArchARM64, true, ViewerQEMU},
+		{vm.ArchAMD64, true, ViewerSPICE}, {vm.ArchARM64, true, ViewerSPICE}}
 	for _, tt := range tests {
 		arch := tt.arch
-		t.Run(fmt.Sprintf("%s auto_resize=%v", arch, tt.autoResize), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s auto_resize=%v viewer=%q", arch, tt.autoResize, tt.viewer), func(t *testing.T) {
 			bin, err := findProgram("", SystemBinary(arch))
 			if err != nil {
 				t.Skipf("%v", err)
@@ -591,7 +593,7 @@ func TestRealArgsAccepted(t *testing.T) {
 				Binary: bin, Config: c, Bundle: v.bundle,
 				Disks:   []string{overlay, v.bundle.DiskPath(c.Disks[1].File)},
 				EFIVars: v.bundle.EFIVarsPath(), Firmware: fw,
-				Host: Host{OS: "linux", Arch: vm.HostArch(), Accel: AccelTCG, AudioDriver: "none"},
+				Host: Host{OS: "linux", Arch: vm.HostArch(), Accel: AccelTCG, AudioDriver: "none", Viewer: tt.viewer},
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -214,7 +214,15 @@ type run struct {
 	subs       map[chan vm.State]struct{}
 	stopping   bool
 	windowOpen bool
+	// showAt is when a show request came while the window was open (or
+	// closing): it opens the window again if it closes within showGrace.
+	showAt time.Time
 }
+
+// showGrace: a show request that comes while the window is still closing
+// (its program exiting) opens it again; one older than this, made while the
+// window was open, is already answered.
+const showGrace = 5 * time.Second
 
 func newRun(b vm.Bundle, inst vm.Instance, opts Options) *run {
 	return &run{b: b, inst: inst, opts: opts, done: make(chan struct{}), show: make(chan struct{}, 1),
@@ -232,11 +240,14 @@ func (r *run) windows(ctx context.Context, w vm.Windowed, title string, show boo
 		if show {
 			r.setWindowOpen(true)
 			err := w.RunWindow(ctx, title)
-			r.setWindowOpen(false)
+			again := r.windowClosed()
 			if err != nil {
 				fmt.Fprintf(r.opts.Log, "window: %v\n", err)
 			}
 			if reopens && r.State() != vm.StateStopped {
+				if again {
+					continue
+				}
 				fmt.Fprintf(r.opts.Log, "the window closed; the VM keeps running ('vivarium window %s' opens it again)\n", r.b.Name())
 			}
 		}
@@ -258,6 +269,17 @@ func (r *run) setWindowOpen(open bool) {
 	r.windowOpen = open
 }
 
+// windowClosed records that the window closed, and reports whether a show
+// request came while it was closing.
+func (r *run) windowClosed() (showAgain bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.windowOpen = false
+	showAgain = !r.showAt.IsZero() && time.Since(r.showAt) < showGrace
+	r.showAt = time.Time{}
+	return showAgain
+}
+
 // ShowWindow opens the VM's window again after a person closed it; a
 // window that is open stays as it is.
 func (r *run) ShowWindow(ctx context.Context) error {
@@ -269,6 +291,10 @@ func (r *run) ShowWindow(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	open := r.windowOpen
+	if open {
+		// Open, or closing: its program may still be exiting.
+		r.showAt = time.Now()
+	}
 	r.mu.Unlock()
 	if !open {
 		select {

@@ -217,6 +217,10 @@ func TestClosedWindowOpensAgainWhileTheVMRuns(t *testing.T) {
 	if n, _ := win.Opened(); n != 2 {
 		t.Errorf("window opened %d times after a show while open, want 2", n)
 	}
+	// A request that came while the window was closing (its program still
+	// exiting) is not lost.
+	win.CloseWindow()
+	waitOpened(3)
 	if _, err := client.Do(ctx, control.Request{Op: control.OpStop}); err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,7 @@ func allBenchmarks() []benchmark {
 		{"xfs", benchXFSClone},
 		{"start", benchStart},
 		{"gui", benchGUI},
+		{"desktop", benchDesktop},
 	}
 }
 
@@ -59,7 +60,7 @@ func main() {
 	flag.StringVar(&cfg.work, "work", "", "scratch folder for libraries and disk images (default: a new folder in $TMPDIR)")
 	flag.StringVar(&cfg.vivarium, "vivarium", "build/vivarium", "the vivarium binary to measure")
 	flag.StringVar(&cfg.root, "root", ".", "the vivarium module root")
-	flag.StringVar(&only, "only", "", "comma-separated benchmarks to run (list, disks, xfs, start, gui); default all")
+	flag.StringVar(&only, "only", "", "comma-separated benchmarks to run (list, disks, xfs, start, gui, desktop); default all")
 	flag.Parse()
 	if only != "" {
 		cfg.only = map[string]bool{}
