@@ -61,7 +61,7 @@ func StartXvfb(screen string) (Display, func(), error) {
 			}
 		}
 		stop()
-		return Display{}, nil, fmt.Errorf("Xvfb %s did not come up in 10 s", name)
+		return Display{}, nil, fmt.Errorf("virtual display %s (Xvfb) did not come up in 10 s", name)
 	}
 	return Display{}, nil, errors.New("no free X display number from :90 to :139")
 }
