@@ -93,7 +93,8 @@ func stepContext(t *testing.T) context.Context {
 
 func TestDesktopGuestClipboardResizeSharesStop(t *testing.T) {
 	const width, height = 1152, 720 // the configured size: not the guest's default
-	v := newDesktopVM(t, "desktop", width, height)
+	// A space in the name: the window opens through a URI of its socket path.
+	v := newDesktopVM(t, "Linux desktop", width, height)
 	shared := fmt.Sprintf("hello-%d.txt", time.Now().UnixNano())
 	if err := os.WriteFile(filepath.Join(v.data, shared), []byte("from the host\n"), 0o644); err != nil {
 		t.Fatal(err)

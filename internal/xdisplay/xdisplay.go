@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -45,25 +46,63 @@ type Display struct {
 // function that stops it.
 func StartXvfb(screen string) (Display, func(), error) {
 	for n := 90; n < 140; n++ {
-		socket := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
-		if _, err := os.Stat(socket); err == nil {
+		if inUse(n) {
 			continue
 		}
+		socket := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
+		// A socket left by a killed server would look like a server up.
+		os.Remove(socket)
 		name := fmt.Sprintf(":%d", n)
 		cmd := exec.Command("Xvfb", name, "-screen", "0", screen, "-nolisten", "tcp")
 		if err := cmd.Start(); err != nil {
 			return Display{}, nil, fmt.Errorf("starting Xvfb: %w", err)
 		}
-		stop := func() { cmd.Process.Kill(); cmd.Wait() }
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		// SIGTERM: Xvfb then removes its socket and lock file.
+		stop := func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				<-exited
+			}
+		}
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			select {
+			case <-exited: // another server took the number first
+				deadline = time.Time{}
+				continue
+			default:
+			}
 			if _, err := os.Stat(socket); err == nil {
 				return Display{Name: name}, stop, nil
 			}
+		}
+		select {
+		case <-exited:
+			continue
+		default:
 		}
 		stop()
 		return Display{}, nil, fmt.Errorf("virtual display %s (Xvfb) did not come up in 10 s", name)
 	}
 	return Display{}, nil, errors.New("no free X display number from :90 to :139")
+}
+
+// inUse reports whether display number n has a live server: its lock file
+// names a running process.
+func inUse(n int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/tmp/.X%d-lock", n))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return true // unreadable: leave it alone
+	}
+	return syscall.Kill(pid, 0) == nil || errors.Is(syscall.Kill(pid, 0), syscall.EPERM)
 }
 
 // Env is the environment for a program that should use this display.

@@ -12,8 +12,9 @@ import (
 // VM's window: titled with the VM's name, the guest following every window
 // size, sound left to QEMU's own audio device.
 func viewerArgs(program, socket, title string) []string {
-	return []string{program, "--title", title, "--auto-resize=always", "--spice-disable-audio",
-		"spice+unix://" + socket}
+	// The viewer takes the path as it is, after refusing a URI with a space
+	// (and not decoding a %20): Bundle.SpiceSocketPath is always plain.
+	return []string{program, "--title", title, "--auto-resize=always", "--spice-disable-audio", "spice+unix://" + socket}
 }
 
 // spiceInstance is a running VM shown by the SPICE viewer, a program of its
