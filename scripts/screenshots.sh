@@ -94,8 +94,13 @@ screen() {
 for _ in $(seq 600); do [[ -f $work/report/ready ]] && break; sleep 0.5; done
 [[ -f $work/report/ready ]] || { echo "$desktop did not come up; see $("$work/vivarium" logs "$desktop" 2>&1 | tail -n 3)" >&2; exit 1; }
 screen 1280x800
-printf 'Hello from the host' | xclip -selection clipboard -i
-for _ in $(seq 60); do grep -q 'Hello from the host' "$work/report/clipboard" 2>/dev/null && break; sleep 0.5; done
+# Copy on the host: the guest's terminal shows its clipboard. A copy made
+# before the guest's agent reaches the viewer is dropped: copy until it lands.
+for _ in $(seq 20); do
+	printf 'Copied on the host at %s' "$(date +%H:%M:%S)" | xclip -selection clipboard -i
+	for _ in $(seq 10); do grep -qs 'Copied on the host' "$work/report/clipboard" && break 2; sleep 0.5; done
+done
+sleep 1.5 # the terminal redraws every second
 # A macOS beta, made by hand as the CLI cannot install macOS on Linux.
 mac="$VIVARIUM_HOME/macOS 26 beta.vm"
 mkdir -p "$mac"
