@@ -143,6 +143,16 @@ func TestDesktopGuestClipboardResizeSharesStop(t *testing.T) {
 		}
 	})
 
+	t.Run("cloud-init stays off without a seed", func(t *testing.T) {
+		console, err := os.ReadFile(v.b.ConsoleLogPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(console), "Cloud-init v.") {
+			t.Errorf("cloud-init ran on a VM without a seed disk (it costs ~20 s a boot under emulation):\n%s", tail(console, 2000))
+		}
+	})
+
 	t.Run("host to guest clipboard", func(t *testing.T) {
 		link, err := sess.WaitClipboardLink(stepContext(t))
 		if err != nil {
