@@ -25,6 +25,7 @@ import (
 
 	"github.com/vivarium-vm/vivarium/internal/procfs"
 	"github.com/vivarium-vm/vivarium/internal/testguest"
+	"github.com/vivarium-vm/vivarium/internal/xdisplay"
 	"github.com/vivarium-vm/vivarium/vm"
 )
 
@@ -79,6 +80,7 @@ type guestVM struct {
 	home string
 	name string
 	b    vm.Bundle
+	env  []string // more environment for the binary, e.g. DISPLAY
 }
 
 // newGuestVM creates a VM named name that boots the test guest with the
@@ -110,7 +112,7 @@ func (v *guestVM) run2(args ...string) (stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, v.bin, args...)
-	cmd.Env = append(os.Environ(), "VIVARIUM_HOME="+v.home)
+	cmd.Env = append(append(os.Environ(), "VIVARIUM_HOME="+v.home), v.env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err = cmd.Run()
@@ -427,26 +429,12 @@ func TestGUIKilledVMKeepsRunning(t *testing.T) {
 // startXvfb starts a virtual display and returns its name.
 func startXvfb(t *testing.T) string {
 	t.Helper()
-	for n := 90; n < 140; n++ {
-		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
-			continue
-		}
-		display := fmt.Sprintf(":%d", n)
-		cmd := exec.Command("Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		if _, ok := waitFor(10*time.Second, func() bool {
-			_, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n))
-			return err == nil
-		}); ok {
-			return display
-		}
-		t.Fatalf("Xvfb %s did not come up", display)
+	d, stop, err := xdisplay.StartXvfb("1280x800x24")
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free X display number from :90 to :139")
-	return ""
+	t.Cleanup(stop)
+	return d.Name
 }
 
 // guiProc is a running library window.

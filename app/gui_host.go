@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os/exec"
+	"runtime"
 
 	"github.com/vivarium-vm/vivarium/ui"
 	"github.com/vivarium-vm/vivarium/vm"
@@ -18,17 +20,24 @@ import (
 type guiHost struct {
 	host  hostcap.Host
 	accel qemu.HostProbe // what the qemu backend's accelerator choice looks at
+	// qemuViewer is what shows QEMU VMs here (qemu.DetectViewer): on Linux
+	// the clipboard is shared only through the SPICE viewer.
+	qemuViewer string
 }
 
 var _ ui.Host = guiHost{}
 
-func newGUIHost() guiHost { return guiHost{host: hostcap.Current(), accel: qemu.DetectHostProbe()} }
+func newGUIHost() guiHost {
+	return guiHost{host: hostcap.Current(), accel: qemu.DetectHostProbe(), qemuViewer: qemu.DetectViewer(runtime.GOOS, exec.LookPath)}
+}
 
 // Sentences for what the qemu backend cannot do.
 const (
 	qemuNoMacOS   = "macOS guests run only with the vz backend (Apple Virtualization)"
 	vzOtherArch   = "Apple Virtualization runs only guests of this Mac's own architecture (%s): choose QEMU to run an %s guest emulated"
 	vzNoThumbnail = "No picture of the screen: Apple Virtualization gives apps no way to capture a VM's display, so the library shows the guest's icon"
+	// qemuNoShowWindow: only the SPICE viewer is a window of its own.
+	qemuNoShowWindow = "This VM's window opens when it starts and cannot be opened again while it runs"
 )
 
 func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
@@ -65,6 +74,13 @@ func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
 	case ui.FeatureClipboard:
 		if vzBackend && c.OS != vm.OSMacOS {
 			return h.why(hostcap.Clipboard)
+		}
+		if c.Backend == vm.BackendQEMU {
+			return qemu.ClipboardUnavailable(h.host.OS, h.qemuViewer)
+		}
+	case ui.FeatureShowWindow:
+		if c.Backend != vm.BackendQEMU || h.qemuViewer != qemu.ViewerSPICE {
+			return qemuNoShowWindow
 		}
 	case ui.FeatureRosetta:
 		return h.why(hostcap.Rosetta)

@@ -28,6 +28,7 @@ const (
 	ConsoleLogFile  = "console.log"
 	RunnerLogFile   = "runner.log"
 	QMPSockFile     = "qmp.sock"
+	SpiceSockFile   = "spice.sock"
 	PIDFile         = "runner.pid"
 	QEMUPIDFile     = "qemu.pid"
 	DisposableDir   = "disposable"
@@ -104,11 +105,34 @@ func (b Bundle) ControlSocketPath() string { return b.socketPath(ControlSockFile
 // QMPSocketPath is where the QEMU backend's monitor listens.
 func (b Bundle) QMPSocketPath() string { return b.socketPath(QMPSockFile) }
 
+// SpiceSocketPath is where the QEMU backend's SPICE server (the VM's screen,
+// input and clipboard for the viewer window) listens. The viewer is given
+// it inside a URI, which cannot carry every path (the space in "Work
+// Desktop", say): such a path falls back to the short runtime dir too.
+func (b Bundle) SpiceSocketPath() string {
+	p := b.socketPath(SpiceSockFile)
+	if strings.IndexFunc(p, notURISafe) >= 0 {
+		return b.shortSocketPath(SpiceSockFile)
+	}
+	return p
+}
+
+// notURISafe: r cannot stand for itself in a URI's path.
+func notURISafe(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-~", r))
+}
+
 func (b Bundle) socketPath(name string) string {
 	p := b.runPath(name)
 	if len(p) <= maxSocketPath {
 		return p
 	}
+	return b.shortSocketPath(name)
+}
+
+// shortSocketPath is name's socket under ShortRuntimeDir, derived from the
+// VM directory so every process computes the same one.
+func (b Bundle) shortSocketPath(name string) string {
 	sum := sha256.Sum256([]byte(b.Dir + "\x00" + name))
 	return filepath.Join(ShortRuntimeDir(), hex.EncodeToString(sum[:8])+".sock")
 }
@@ -122,7 +146,7 @@ func ShortRuntimeDir() string {
 // EnsureRunDir creates run/ with mode 0700 (and the short runtime dir when
 // sockets need it), fixing the mode if it was loosened.
 func (b Bundle) EnsureRunDir() error {
-	for _, dir := range []string{b.RunDir(), filepath.Dir(b.ControlSocketPath())} {
+	for _, dir := range []string{b.RunDir(), filepath.Dir(b.ControlSocketPath()), filepath.Dir(b.SpiceSocketPath())} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("%s: %w", dir, err)
 		}

@@ -268,6 +268,35 @@ func TestSocketPathFitsMacOSLimit(t *testing.T) {
 	}
 }
 
+// TestSpiceSocketPathFitsAURI: the viewer gets the SPICE socket inside a
+// URI, which cannot carry a space; such a VM's socket moves to the short
+// runtime dir, and plain ones stay in run/.
+func TestSpiceSocketPathFitsAURI(t *testing.T) {
+	tests := []struct {
+		dir   string
+		inRun bool
+	}{
+		{dir: "/v/demo.vm", inRun: true},
+		{dir: "/home/me/vms/my-vm_2.0.vm", inRun: true},
+		{dir: "/home/me/vms/Work Desktop.vm"},
+		{dir: "/home/me/vms/Café.vm"},
+		{dir: "/home/me/vms/a,b%c.vm"},
+	}
+	for _, tt := range tests {
+		b := Bundle{Dir: tt.dir}
+		p := b.SpiceSocketPath()
+		if got := p == filepath.Join(tt.dir, RunDir, SpiceSockFile); got != tt.inRun {
+			t.Errorf("SpiceSocketPath of %s = %s; in run/: %v, want %v", tt.dir, p, got, tt.inRun)
+		}
+		if strings.IndexFunc(p, notURISafe) >= 0 || len(p) > 104 {
+			t.Errorf("SpiceSocketPath of %s = %s: not fit for a URI", tt.dir, p)
+		}
+		if p == b.QMPSocketPath() || p == b.ControlSocketPath() {
+			t.Errorf("SpiceSocketPath of %s = %s shares a path with another socket", tt.dir, p)
+		}
+	}
+}
+
 // TestKillDuringSaveNeverTearsConfig kills a process that saves configs in
 // a loop, each kill right after the saver says it has begun a save, and
 // checks config.toml is always whole. The saver prints "begin N" before and

@@ -20,6 +20,7 @@ type fakeHandler struct {
 	mu    sync.Mutex
 	state vm.State
 	subs  []chan vm.State
+	shown int // ShowWindow calls
 }
 
 func (h *fakeHandler) State() vm.State {
@@ -40,6 +41,12 @@ func (h *fakeHandler) Resume(context.Context) error             { h.set(vm.State
 func (h *fakeHandler) Stop(context.Context, bool) error         { h.set(vm.StateStopping); return nil }
 func (h *fakeHandler) Suspend(context.Context) error            { return vm.ErrUnsupported }
 func (h *fakeHandler) Screenshot(context.Context, string) error { return nil }
+func (h *fakeHandler) ShowWindow(context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.shown++
+	return nil
+}
 func (h *fakeHandler) Subscribe() (<-chan vm.State, func()) {
 	c := make(chan vm.State, 8)
 	h.mu.Lock()
@@ -137,6 +144,14 @@ func TestClientAndSubscribe(t *testing.T) {
 	} else if !errors.Is(err, vm.ErrUnsupported) {
 		t.Errorf("suspend: %v lost its kind (want errors.Is vm.ErrUnsupported)", err)
 	}
+	if _, err := c.Do(ctx, Request{Op: OpShow}); err != nil {
+		t.Errorf("show: %v", err)
+	}
+	h.mu.Lock()
+	if h.shown != 1 {
+		t.Errorf("show reached the runner %d times, want once", h.shown)
+	}
+	h.mu.Unlock()
 	h.set(vm.StateStopped)
 	if _, ok := <-ch; ok {
 		if _, ok := <-ch; ok {

@@ -65,6 +65,15 @@ func (v *guestVM) addDisk(t *testing.T) string {
 	return v.bundle.DiskPath(d.File)
 }
 
+// qemuInstance is the QEMU process behind what Start returned (with the
+// SPICE viewer on Linux hosts, an instance that can also show a window).
+func qemuInstance(inst vm.Instance) *instance {
+	if s, ok := inst.(*spiceInstance); ok {
+		return s.instance
+	}
+	return inst.(*instance)
+}
+
 // start boots the VM headless with the guest's shares and actions and
 // returns it once QEMU runs it; the test ends by force-stopping it if it
 // still runs.
@@ -99,7 +108,7 @@ func (v *guestVM) start(t *testing.T, disks []string, actions ...string) *instan
 	if err != nil {
 		t.Fatalf("Start: %v\nrunner.log:\n%s", err, v.runnerLog())
 	}
-	qi := inst.(*instance)
+	qi := qemuInstance(inst)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -443,7 +452,7 @@ func TestRealEFIStart(t *testing.T) {
 		t.Errorf("the VM got no EFI variable store of its own: %v", err)
 	}
 	// QEMU dying by someone else's hand is a crash, not a stop.
-	if err := syscall.Kill(inst.(*instance).cmd.Process.Pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(qemuInstance(inst).cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	err = inst.Wait(ctx)
@@ -526,7 +535,7 @@ func runHelper(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	fmt.Printf("QEMU-PID %d\n", inst.(*instance).cmd.Process.Pid)
+	fmt.Printf("QEMU-PID %d\n", qemuInstance(inst).cmd.Process.Pid)
 	inst.Wait(ctx) // killed long before
 }
 
@@ -551,10 +560,12 @@ func TestRealArgsAccepted(t *testing.T) {
 	tests := []struct {
 		arch       string
 		autoResize bool
-	}{{vm.ArchAMD64, true}, {vm.ArchAMD64, false}, {vm.ArchARM64, true}}
+		viewer     string
+	}{{vm.ArchAMD64, true, ViewerQEMU}, {vm.ArchAMD64, false, ViewerQEMU}, {vm.ArchARM64, true, ViewerQEMU},
+		{vm.ArchAMD64, true, ViewerSPICE}, {vm.ArchARM64, true, ViewerSPICE}}
 	for _, tt := range tests {
 		arch := tt.arch
-		t.Run(fmt.Sprintf("%s auto_resize=%v", arch, tt.autoResize), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s auto_resize=%v viewer=%q", arch, tt.autoResize, tt.viewer), func(t *testing.T) {
 			bin, err := findProgram("", SystemBinary(arch))
 			if err != nil {
 				t.Skipf("%v", err)
@@ -591,7 +602,7 @@ func TestRealArgsAccepted(t *testing.T) {
 				Binary: bin, Config: c, Bundle: v.bundle,
 				Disks:   []string{overlay, v.bundle.DiskPath(c.Disks[1].File)},
 				EFIVars: v.bundle.EFIVarsPath(), Firmware: fw,
-				Host: Host{OS: "linux", Arch: vm.HostArch(), Accel: AccelTCG, AudioDriver: "none"},
+				Host: Host{OS: "linux", Arch: vm.HostArch(), Accel: AccelTCG, AudioDriver: "none", Viewer: tt.viewer},
 			})
 			if err != nil {
 				t.Fatal(err)

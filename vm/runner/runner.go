@@ -155,12 +155,9 @@ func runVM(ctx context.Context, lib *vm.Library, name string, backends Backends,
 	if opts.ThumbnailEvery > 0 {
 		go r.thumbnails(serveCtx, opts.ThumbnailEvery)
 	}
-	if w, ok := inst.(vm.Windowed); ok && !spec.Headless {
+	if w, ok := inst.(vm.Windowed); ok {
 		// The window owns the main thread until it closes.
-		if err := w.RunWindow(ctx, name); err != nil {
-			fmt.Fprintf(opts.Log, "window: %v\n", err)
-		}
-		r.windowClosed(ctx)
+		r.windows(ctx, w, name, !spec.Headless)
 	}
 	waitErr := inst.Wait(context.Background())
 	<-r.done
@@ -262,6 +259,7 @@ type run struct {
 	opts Options
 	done chan struct{}
 	feed *vm.StateFeed // what subscribers of the control socket follow
+	show chan struct{} // a request to open the window again
 
 	// For snapshots and keeping a disposable run (vm/snapshot); one at a time.
 	lib    *vm.Library
@@ -269,12 +267,101 @@ type run struct {
 	keeper vm.ThrowawayKeeper
 	snapMu sync.Mutex
 
-	mu       sync.Mutex
-	stopping bool
+	mu         sync.Mutex
+	stopping   bool
+	windowOpen bool
+	// showAt is when a show request came while the window was open (or
+	// closing): it opens the window again if it closes within showGrace.
+	showAt time.Time
 }
 
+// showGrace: a show request that comes while the window is still closing
+// (its program exiting) opens it again; one older than this, made while the
+// window was open, is already answered.
+const showGrace = 5 * time.Second
+
 func newRun(b vm.Bundle, inst vm.Instance, opts Options) *run {
-	return &run{b: b, inst: inst, opts: opts, done: make(chan struct{}), feed: vm.NewStateFeed(inst.State())}
+	return &run{b: b, inst: inst, opts: opts, done: make(chan struct{}), show: make(chan struct{}, 1), feed: vm.NewStateFeed(inst.State())}
+}
+
+// windows shows the VM's window, at once unless the run is headless, and,
+// when the window is a program of its own, again on each show request
+// while the VM runs. It returns when the VM stops (or, for a window that
+// cannot reopen, when it closes).
+func (r *run) windows(ctx context.Context, w vm.Windowed, title string, show bool) {
+	reopener, ok := w.(vm.WindowReopener)
+	reopens := ok && reopener.WindowReopens()
+	for {
+		if show {
+			r.setWindowOpen(true)
+			err := w.RunWindow(ctx, title)
+			again := r.windowClosed()
+			if err != nil {
+				fmt.Fprintf(r.opts.Log, "window: %v\n", err)
+			}
+			if reopens && r.State() != vm.StateStopped {
+				if again {
+					continue
+				}
+				fmt.Fprintf(r.opts.Log, "the window closed; the VM keeps running ('vivarium window %s' opens it again)\n", r.b.Name())
+			}
+		}
+		if !reopens {
+			if show {
+				// A window of the VM's own (vz's): closing it stops the VM.
+				r.stopAfterWindowClosed(ctx)
+			}
+			return
+		}
+		select {
+		case <-r.done:
+			return
+		case <-r.show:
+			show = true
+		}
+	}
+}
+
+func (r *run) setWindowOpen(open bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.windowOpen = open
+}
+
+// windowClosed records that the window closed, and reports whether a show
+// request came while it was closing.
+func (r *run) windowClosed() (showAgain bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.windowOpen = false
+	showAgain = !r.showAt.IsZero() && time.Since(r.showAt) < showGrace
+	r.showAt = time.Time{}
+	return showAgain
+}
+
+// ShowWindow opens the VM's window again after a person closed it; a
+// window that is open stays as it is.
+func (r *run) ShowWindow(ctx context.Context) error {
+	if reopener, ok := r.inst.(vm.WindowReopener); !ok || !reopener.WindowReopens() {
+		return fmt.Errorf("show: %w: this VM's window cannot be opened again while it runs; it shows when the VM starts without --headless", vm.ErrUnsupported)
+	}
+	if r.State() == vm.StateStopped {
+		return fmt.Errorf("show: %w", vm.ErrNotRunning)
+	}
+	r.mu.Lock()
+	open := r.windowOpen
+	if open {
+		// Open, or closing: its program may still be exiting.
+		r.showAt = time.Now()
+	}
+	r.mu.Unlock()
+	if !open {
+		select {
+		case r.show <- struct{}{}:
+		default: // already asked
+		}
+	}
+	return nil
 }
 
 // watch relays the backend's state changes to subscribers.

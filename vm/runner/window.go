@@ -41,9 +41,10 @@ func afterWindowClosed(state vm.State) closeAction {
 	return closeNothing
 }
 
-// windowClosed stops the VM whose window was closed, unless the runner was
-// asked to stop anyway (stopOn does that) or the VM is already stopping.
-func (r *run) windowClosed(ctx context.Context) {
+// stopAfterWindowClosed stops the VM whose window (one that cannot be
+// opened again) was closed, unless the runner was asked to stop anyway
+// (stopOn does that) or the VM is already stopping.
+func (r *run) stopAfterWindowClosed(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}

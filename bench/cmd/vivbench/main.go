@@ -52,6 +52,7 @@ func allBenchmarks() []benchmark {
 		{"start", benchStart},
 		{"snapshot-live", benchLiveSnapshot},
 		{"gui", benchGUI},
+		{"desktop", benchDesktop},
 	}
 }
 
@@ -63,7 +64,7 @@ func main() {
 	flag.StringVar(&cfg.work, "work", "", "scratch folder for libraries and disk images (default: a new folder in $TMPDIR)")
 	flag.StringVar(&cfg.vivarium, "vivarium", "build/vivarium", "the vivarium binary to measure")
 	flag.StringVar(&cfg.root, "root", ".", "the vivarium module root")
-	flag.StringVar(&only, "only", "", "comma-separated benchmarks to run (list, disks, import, xfs, oci, snapshots, start, snapshot-live, gui); default all")
+	flag.StringVar(&only, "only", "", "comma-separated benchmarks to run (list, disks, import, xfs, oci, snapshots, start, snapshot-live, gui, desktop); default all")
 	flag.Parse()
 	if only != "" {
 		cfg.only = map[string]bool{}

@@ -1,0 +1,261 @@
+// Package xdisplay drives an X display on the host (Xvfb in tests) as a
+// person would: windows found, resized and closed with xdotool, the
+// clipboard used with xclip, screenshots with ImageMagick's import.
+package xdisplay
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// HostTools are the programs a Display drives the host's screen with, and
+// the Debian packages that have them.
+var HostTools = map[string]string{"Xvfb": "xvfb", "xdotool": "xdotool", "xclip": "xclip", "xwininfo": "x11-utils", "import": "imagemagick"}
+
+// MissingHostTools names the HostTools not in PATH, with the apt-get
+// command that installs them; "" when all are there.
+func MissingHostTools() string {
+	var progs, pkgs []string
+	for prog, pkg := range HostTools {
+		if _, err := exec.LookPath(prog); err != nil {
+			progs, pkgs = append(progs, prog), append(pkgs, pkg)
+		}
+	}
+	if len(progs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s not in PATH: install them (Debian: apt-get install %s, or scripts/deps.sh test)",
+		strings.Join(progs, ", "), strings.Join(pkgs, " "))
+}
+
+// Display is an X display on the host.
+type Display struct {
+	Name string // ":91"
+}
+
+// StartXvfb starts a virtual display of the given screen size (e.g.
+// "1600x1000x24") on the first free number from 90, and returns it with a
+// function that stops it.
+func StartXvfb(screen string) (Display, func(), error) {
+	for n := 90; n < 140; n++ {
+		if inUse(n) {
+			continue
+		}
+		socket := fmt.Sprintf("/tmp/.X11-unix/X%d", n)
+		// A socket left by a killed server would look like a server up.
+		os.Remove(socket)
+		name := fmt.Sprintf(":%d", n)
+		cmd := exec.Command("Xvfb", name, "-screen", "0", screen, "-nolisten", "tcp")
+		if err := cmd.Start(); err != nil {
+			return Display{}, nil, fmt.Errorf("starting Xvfb: %w", err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		// SIGTERM: Xvfb then removes its socket and lock file.
+		stop := func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				<-exited
+			}
+		}
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			select {
+			case <-exited: // another server took the number first
+				deadline = time.Time{}
+				continue
+			default:
+			}
+			if _, err := os.Stat(socket); err == nil {
+				return Display{Name: name}, stop, nil
+			}
+		}
+		select {
+		case <-exited:
+			continue
+		default:
+		}
+		stop()
+		return Display{}, nil, fmt.Errorf("virtual display %s (Xvfb) did not come up in 10 s", name)
+	}
+	return Display{}, nil, errors.New("no free X display number from :90 to :139")
+}
+
+// inUse reports whether display number n has a live server: its lock file
+// names a running process.
+func inUse(n int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/tmp/.X%d-lock", n))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return true // unreadable: leave it alone
+	}
+	return syscall.Kill(pid, 0) == nil || errors.Is(syscall.Kill(pid, 0), syscall.EPERM)
+}
+
+// Env is the environment for a program that should use this display.
+func (d Display) Env() []string { return append(os.Environ(), "DISPLAY="+d.Name) }
+
+func (d Display) run(ctx context.Context, stdin string, prog string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Env = d.Env()
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	// xclip -i stays behind to serve the selection; its output pipes must
+	// not keep Run waiting.
+	cmd.WaitDelay = time.Second
+	if err := cmd.Run(); err != nil && !errors.Is(err, exec.ErrWaitDelay) {
+		return out.String(), fmt.Errorf("%s %s: %w: %s", prog, strings.Join(args, " "), err, strings.TrimSpace(errOut.String()))
+	}
+	return out.String(), nil
+}
+
+// WaitWindow waits for a visible window whose title starts with title and
+// returns its id.
+func (d Display) WaitWindow(ctx context.Context, title string) (string, error) {
+	for {
+		out, _ := d.run(ctx, "", "xdotool", "search", "--onlyvisible", "--name", "^"+regexpQuote(title))
+		if ids := strings.Fields(out); len(ids) > 0 {
+			return ids[0], nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no window titled %q on %s: %w", title, d.Name, context.Cause(ctx))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// WaitNoWindow waits until no visible window's title starts with title.
+func (d Display) WaitNoWindow(ctx context.Context, title string) error {
+	for {
+		out, _ := d.run(ctx, "", "xdotool", "search", "--onlyvisible", "--name", "^"+regexpQuote(title))
+		if strings.TrimSpace(out) == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the window titled %q is still on %s: %w", title, d.Name, context.Cause(ctx))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// WindowSize is the window's size in pixels.
+func (d Display) WindowSize(ctx context.Context, id string) (width, height int, err error) {
+	out, err := d.run(ctx, "", "xwininfo", "-id", id)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "Width":
+			width, _ = strconv.Atoi(strings.TrimSpace(v))
+		case "Height":
+			height, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	if width == 0 || height == 0 {
+		return 0, 0, fmt.Errorf("xwininfo -id %s: no size in %q", id, out)
+	}
+	return width, height, nil
+}
+
+// WaitWindowSize waits until the window is width×height (a window may map
+// at a default size and then take its content's), and returns its size then
+// or, when ctx ends first, the last one seen with the error.
+func (d Display) WaitWindowSize(ctx context.Context, id string, width, height int) (int, int, error) {
+	for {
+		w, h, err := d.WindowSize(ctx, id)
+		if err == nil && w == width && h == height {
+			return w, h, nil
+		}
+		select {
+		case <-ctx.Done():
+			return w, h, fmt.Errorf("window %s is %dx%d, not %dx%d: %w", id, w, h, width, height, context.Cause(ctx))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// ResizeWindow sets the window's size, as a person dragging its corner.
+func (d Display) ResizeWindow(ctx context.Context, id string, width, height int) error {
+	_, err := d.run(ctx, "", "xdotool", "windowsize", id, strconv.Itoa(width), strconv.Itoa(height))
+	return err
+}
+
+// CloseWindow closes the window, as its close button does.
+func (d Display) CloseWindow(ctx context.Context, id string) error {
+	_, err := d.run(ctx, "", "xdotool", "windowclose", id)
+	return err
+}
+
+// SetClipboard copies text to the host's clipboard (CLIPBOARD selection).
+func (d Display) SetClipboard(ctx context.Context, text string) error {
+	_, err := d.run(ctx, text, "xclip", "-selection", "clipboard", "-i")
+	return err
+}
+
+// Clipboard is the host clipboard's text; "" when nothing holds it.
+func (d Display) Clipboard(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, err := d.run(ctx, "", "xclip", "-selection", "clipboard", "-o")
+	if err != nil {
+		return ""
+	}
+	return out
+}
+
+// WaitClipboard waits until the host clipboard holds want.
+func (d Display) WaitClipboard(ctx context.Context, want string) error {
+	for {
+		got := d.Clipboard(ctx)
+		if got == want {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("host clipboard on %s still %q, want %q: %w", d.Name, got, want, context.Cause(ctx))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Screenshot saves the window (or the whole screen, for id "root") as a PNG.
+func (d Display) Screenshot(ctx context.Context, id, path string) error {
+	_, err := d.run(ctx, "", "import", "-window", id, path)
+	return err
+}
+
+// regexpQuote escapes xdotool's (POSIX extended) regular expression
+// characters in a literal title.
+func regexpQuote(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\.+*?()|[]{}^$`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
