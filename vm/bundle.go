@@ -28,6 +28,12 @@ const (
 	PIDFile         = "runner.pid"
 	QEMUPIDFile     = "qemu.pid"
 	DisposableDir   = "disposable"
+	// SeedFile is the cloud-init NoCloud seed ("cidata") that guest setup
+	// makes; while it exists every boot gets it as a read-only disk.
+	SeedFile = "cidata.iso"
+	// GuestSetupFile records what guest setup installed (user, key, host
+	// key), for 'vivarium ssh'.
+	GuestSetupFile = "guest-setup.json"
 )
 
 // maxSocketPath keeps unix socket paths under macOS's 104-byte sun_path.
@@ -50,6 +56,8 @@ func (b Bundle) HardwareModelPath() string   { return b.path(HardwareFile) }
 func (b Bundle) MachineIDPath() string       { return b.path(MachineIDFile) }
 func (b Bundle) SavedStatePath() string      { return b.path(SavedStateFile) }
 func (b Bundle) ThumbnailPath() string       { return b.path(ThumbnailFile) }
+func (b Bundle) SeedPath() string            { return b.path(SeedFile) }
+func (b Bundle) GuestSetupPath() string      { return b.path(GuestSetupFile) }
 func (b Bundle) RunDir() string              { return b.path(RunDir) }
 func (b Bundle) LockPath() string            { return b.runPath(LockFile) }
 func (b Bundle) ConsoleLogPath() string      { return b.runPath(ConsoleLogFile) }
