@@ -34,6 +34,9 @@ const (
 	// GuestSetupFile records what guest setup installed (user, key, host
 	// key), for 'vivarium ssh'.
 	GuestSetupFile = "guest-setup.json"
+	// KnownHostsFile is the guest's SSH host key as ssh reads it, written
+	// from GuestSetupFile by 'vivarium ssh'.
+	KnownHostsFile = "known_hosts"
 )
 
 // maxSocketPath keeps unix socket paths under macOS's 104-byte sun_path.
@@ -58,6 +61,7 @@ func (b Bundle) SavedStatePath() string      { return b.path(SavedStateFile) }
 func (b Bundle) ThumbnailPath() string       { return b.path(ThumbnailFile) }
 func (b Bundle) SeedPath() string            { return b.path(SeedFile) }
 func (b Bundle) GuestSetupPath() string      { return b.path(GuestSetupFile) }
+func (b Bundle) KnownHostsPath() string      { return b.path(KnownHostsFile) }
 func (b Bundle) RunDir() string              { return b.path(RunDir) }
 func (b Bundle) LockPath() string            { return b.runPath(LockFile) }
 func (b Bundle) ConsoleLogPath() string      { return b.runPath(ConsoleLogFile) }
