@@ -58,6 +58,12 @@ type HostKey struct {
 	Public  string // "ssh-ed25519 AAAA…"
 }
 
+// Package is a guest package, by its Debian and Fedora name, and the
+// program that shows it is installed.
+type Package struct {
+	Name, Program string
+}
+
 // Mount is one line of the guest's /etc/fstab.
 type Mount struct {
 	Source, Target, FSType, Options string
@@ -82,9 +88,8 @@ type Plan struct {
 	Hostname string
 	Person   Person
 	HostKey  HostKey
-	// Packages are the guest packages the setup installs when missing,
-	// by their Debian/Fedora names.
-	Packages []string
+	// Packages are the guest packages the setup installs when missing.
+	Packages []Package
 	Mounts   []Mount
 	Files    []File
 	// Modules are kernel modules loaded at every boot (9p over virtio).
@@ -159,7 +164,7 @@ func NewPlan(c *vm.Config, p Person, hk HostKey) (*Plan, error) {
 		Hostname: Hostname(c.Name),
 		Person:   Person{User: p.User, AuthorizedKey: strings.TrimSpace(p.AuthorizedKey)},
 		HostKey:  hk,
-		Packages: []string{"openssh-server"},
+		Packages: []Package{{"openssh-server", "sshd"}, {"sudo", "sudo"}},
 	}
 	for _, s := range c.Shares {
 		if s.Automount {
@@ -188,7 +193,7 @@ func NewPlan(c *vm.Config, p Person, hk HostKey) (*Plan, error) {
 	}
 	if c.Clipboard {
 		pl.SPICE = true
-		pl.Packages = append(pl.Packages, "spice-vdagent")
+		pl.Packages = append(pl.Packages, Package{"spice-vdagent", "spice-vdagentd"})
 		// spice-vdagentd serves agents only inside a logind session unless
 		// -X: with it the clipboard works under startx or a session
 		// without a display manager too. Debian reads /etc/default,

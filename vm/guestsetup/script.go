@@ -85,9 +85,8 @@ func (p *Plan) writeIdentity(w *scriptWriter) {
 func (p *Plan) writeConfigure(w *scriptWriter) {
 	w.line("# Packages, installed only when missing.")
 	w.line("missing=")
-	w.line("have sshd || missing=\"$missing openssh-server\"")
-	if p.SPICE {
-		w.line("have spice-vdagentd || missing=\"$missing spice-vdagent\"")
+	for _, pkg := range p.Packages {
+		w.line("have %s || missing=\"$missing %s\"", shellQuote(pkg.Program), pkg.Name)
 	}
 	w.line("if [ -n \"$missing\" ]; then")
 	w.line("\tsay \"installing$missing\"")

@@ -14,6 +14,7 @@ type cloudConfig struct {
 	Hostname         string            `yaml:"hostname"`
 	PreserveHostname bool              `yaml:"preserve_hostname"`
 	ManageEtcHosts   bool              `yaml:"manage_etc_hosts"`
+	Locale           string            `yaml:"locale"`
 	Users            []cloudUser       `yaml:"users"`
 	SSHDeleteKeys    bool              `yaml:"ssh_deletekeys"`
 	SSHKeys          map[string]string `yaml:"ssh_keys"`
@@ -44,6 +45,10 @@ func (p *Plan) UserData() []byte {
 		Hostname:         p.Hostname,
 		PreserveHostname: false,
 		ManageEtcHosts:   true,
+		// "false": the guest keeps its own locale (cloud-init would set
+		// en_US.UTF-8, and fail where it is not generated). The schema
+		// wants a string; cloud-init reads "false" as off.
+		Locale: "false",
 		Users: []cloudUser{{
 			Name:  p.Person.User,
 			Gecos: p.Person.User,

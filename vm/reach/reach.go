@@ -112,13 +112,11 @@ func (s *SSH) Args(command []string) []string {
 		"-o", "ConnectTimeout=10",
 		"-p", strconv.Itoa(s.Endpoint.Port),
 		"-l", s.Record.User,
-		s.Endpoint.Host,
+		// ssh reads options after the host too: "--" before it keeps the
+		// command's own options ("ls -la") the command's.
+		"--", s.Endpoint.Host,
 	}
-	if len(command) > 0 {
-		args = append(args, "--")
-		args = append(args, command...)
-	}
-	return args
+	return append(args, command...)
 }
 
 func shellWord(s string) string {

@@ -150,7 +150,7 @@ func TestSSHArgsAndKnownHosts(t *testing.T) {
 	}
 	got := strings.Join(s.Args([]string{"cat", "/etc/hostname"}), " ")
 	want := "ssh -i /home/ana/.ssh/id_ed25519 -o IdentitiesOnly=yes -o UserKnownHostsFile=" + b.KnownHostsPath() +
-		" -o StrictHostKeyChecking=yes -o HostKeyAlias=vivarium-my-vm -o ConnectTimeout=10 -p 2222 -l ana 127.0.0.1 -- cat /etc/hostname"
+		" -o StrictHostKeyChecking=yes -o HostKeyAlias=vivarium-my-vm -o ConnectTimeout=10 -p 2222 -l ana -- 127.0.0.1 cat /etc/hostname"
 	if got != want {
 		t.Errorf("ssh command line\n got %s\nwant %s", got, want)
 	}
