@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vivarium-vm/vivarium/ui"
 	"github.com/vivarium-vm/vivarium/vm"
 	"github.com/vivarium-vm/vivarium/vm/guestsetup"
 	"github.com/vivarium-vm/vivarium/vm/reach"
@@ -19,6 +20,15 @@ import (
 type exitStatus int
 
 func (e exitStatus) Error() string { return "exit status " + strconv.Itoa(int(e)) }
+
+// guestSetupFunc is Set Up Guest… in the window: guest setup in lib with
+// the person's SSH key from home.
+func guestSetupFunc(lib *vm.Library, home string) ui.GuestSetupFunc {
+	return func(ctx context.Context, name string, opts guestsetup.Options) (*guestsetup.Result, error) {
+		opts.Home = home
+		return guestsetup.Run(ctx, lib, name, opts)
+	}
+}
 
 func addGuestCommands(root *cobra.Command, e *env) {
 	root.AddCommand(guestSetupCommand(e), ipCommand(e), sshCommand(e))

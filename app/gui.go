@@ -85,6 +85,7 @@ func runGUI(ctx context.Context, env guiEnv) error {
 	if deps.Installer == nil {
 		deps.Installer = guiInstaller{lib: lib}
 	}
+	deps.GuestSetup = guestSetupFunc(lib, env.Getenv("HOME"))
 	g := ui.New(a, deps)
 	// A tray icon only where a desktop can show one; elsewhere fyne's tray
 	// would wait on a D-Bus that is not there.

@@ -162,6 +162,7 @@ func manageButtons(g *GUI, it *vmItem) []fyne.CanvasObject {
 			button("Clone…", theme.ContentCopyIcon(), widget.LowImportance, func() { g.cloneVM(name) }),
 			button("Rename…", theme.DocumentCreateIcon(), widget.LowImportance, func() { g.renameVM(name) }),
 		)
+		out = append(out, guestSetupButtons(g, it)...)
 	}
 	return append(out,
 		button("Show in Files", theme.FolderOpenIcon(), widget.LowImportance, func() { g.showError(g.deps.Files.Reveal(it.info.Dir)) }),

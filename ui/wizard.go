@@ -95,6 +95,7 @@ type wizard struct {
 	rosetta    *widget.Check
 	rosettaWhy *widget.Label
 	disposable *widget.Check
+	guestSetup *widget.Check // offer guest setup (Linux from an ISO)
 
 	// Name and creation.
 	name     *wizField
@@ -297,6 +298,7 @@ func (w *wizard) optionsPage() fyne.CanvasObject {
 		w.clipboard,
 		container.NewVBox(w.rosetta, w.rosettaWhy),
 		w.disposable,
+		w.newGuestSetupCheck(),
 	)
 }
 
@@ -670,6 +672,7 @@ func (w *wizard) updateOptions(c *vm.Config) {
 	if w.rosetta == nil {
 		return
 	}
+	w.updateGuestSetup(c)
 	if c.OS == vm.OSLinux {
 		w.rosetta.Show()
 	} else {
@@ -772,6 +775,7 @@ func (w *wizard) create() {
 		case err == nil:
 			w.g.lib.selected = c.Name
 			w.win.Close()
+			w.offerGuestSetup(c)
 			return
 		case errors.Is(err, context.Canceled):
 			w.show(stepName)

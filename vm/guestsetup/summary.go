@@ -38,12 +38,22 @@ func (p *Plan) Summary() []string {
 }
 
 // Preview is the Summary of setting up c for user, before any key is made.
+// A user name not chosen yet (or not valid yet) is described, not refused:
+// the person is still typing it.
 func Preview(c *vm.Config, user string) ([]string, error) {
+	valid := ValidateUser(user) == nil
+	if !valid {
+		user = "preview"
+	}
 	p, err := NewPlan(c, Person{User: user, AuthorizedKey: "preview"}, HostKey{})
 	if err != nil {
 		return nil, err
 	}
-	return p.Summary(), nil
+	lines := p.Summary()
+	if !valid {
+		lines[1] = "Your user (the name above), who logs in with your SSH key and uses sudo without a password"
+	}
+	return lines, nil
 }
 
 // Summary says what Run made and what the person does next.
