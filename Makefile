@@ -4,7 +4,7 @@ GO ?= go
 BIN := build/vivarium
 export LANG ?= en_US.UTF-8
 
-.PHONY: all deps build run test check fmt vet lint unit check-darwin testguest demo app icon bench bench-quick screenshots fuzz clean
+.PHONY: all deps build run test check fmt vet lint unit check-darwin testguest desktopguest demo app icon bench bench-quick screenshots fuzz clean
 
 all: build
 
@@ -54,6 +54,10 @@ fuzz:
 
 testguest:
 	bash scripts/testguest.sh
+
+# The Debian desktop guest of the clipboard/resize tests (debootstrap; root).
+desktopguest:
+	bash scripts/desktopguest.sh
 
 demo: build testguest
 	bash scripts/demo.sh

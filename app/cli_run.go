@@ -55,7 +55,8 @@ func addRunCommands(root *cobra.Command, e *env) {
 		logsCommand(e), screenshotCommand(e),
 		controlCommand(e, "pause", "Pause a running VM", control.Request{Op: control.OpPause}),
 		controlCommand(e, "resume", "Resume a paused VM", control.Request{Op: control.OpResume}),
-		controlCommand(e, "suspend", "Save a running VM's state and stop it; the next start resumes it", control.Request{Op: control.OpSuspend}))
+		controlCommand(e, "suspend", "Save a running VM's state and stop it; the next start resumes it", control.Request{Op: control.OpSuspend}),
+		controlCommand(e, "window", "Open a running VM's window again after it was closed (QEMU's SPICE window on Linux)", control.Request{Op: control.OpShow}))
 }
 
 func runCommand(e *env) *cobra.Command {

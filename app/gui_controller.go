@@ -52,6 +52,10 @@ func (c *guiController) Suspend(ctx context.Context, name string) error {
 	return c.send(ctx, name, control.Request{Op: control.OpSuspend})
 }
 
+func (c *guiController) ShowWindow(ctx context.Context, name string) error {
+	return c.send(ctx, name, control.Request{Op: control.OpShow})
+}
+
 func (c *guiController) send(ctx context.Context, name string, req control.Request) error {
 	_, err := sendControl(ctx, c.lib, name, req)
 	return err

@@ -2,27 +2,39 @@ package main
 
 import (
 	"context"
+	"os/exec"
+	"runtime"
 
 	"github.com/vivarium-vm/vivarium/ui"
 	"github.com/vivarium-vm/vivarium/vm"
 	"github.com/vivarium-vm/vivarium/vm/hostcap"
 	"github.com/vivarium-vm/vivarium/vm/ipsw"
+	"github.com/vivarium-vm/vivarium/vm/qemu"
 	"github.com/vivarium-vm/vivarium/vm/vz"
 )
 
 // guiHost answers the GUI's "can this computer do it?" from hostcap's
 // table, so a greyed-out setting says the same sentence the vz backend
 // refuses with.
-type guiHost struct{ host hostcap.Host }
+type guiHost struct {
+	host hostcap.Host
+	// qemuViewer is what shows QEMU VMs here (qemu.DetectViewer): on Linux
+	// the clipboard is shared only through the SPICE viewer.
+	qemuViewer string
+}
 
 var _ ui.Host = guiHost{}
 
-func newGUIHost() guiHost { return guiHost{host: hostcap.Current()} }
+func newGUIHost() guiHost {
+	return guiHost{host: hostcap.Current(), qemuViewer: qemu.DetectViewer(runtime.GOOS, exec.LookPath)}
+}
 
 // Sentences for what the qemu backend cannot do.
 const (
 	qemuNoSuspend = "Suspending a VM needs the vz backend (Apple Virtualization); QEMU VMs can be paused or stopped"
 	qemuNoMacOS   = "macOS guests run only with the vz backend (Apple Virtualization)"
+	// qemuNoShowWindow: only the SPICE viewer is a window of its own.
+	qemuNoShowWindow = "This VM's window opens when it starts and cannot be opened again while it runs"
 )
 
 func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
@@ -48,6 +60,13 @@ func (h guiHost) Unavailable(c *vm.Config, f ui.Feature) string {
 	case ui.FeatureClipboard:
 		if vzBackend && c.OS != vm.OSMacOS {
 			return h.why(hostcap.Clipboard)
+		}
+		if c.Backend == vm.BackendQEMU {
+			return qemu.ClipboardUnavailable(h.host.OS, h.qemuViewer)
+		}
+	case ui.FeatureShowWindow:
+		if c.Backend != vm.BackendQEMU || h.qemuViewer != qemu.ViewerSPICE {
+			return qemuNoShowWindow
 		}
 	case ui.FeatureRosetta:
 		return h.why(hostcap.Rosetta)

@@ -12,6 +12,7 @@ import (
 	"github.com/vivarium-vm/vivarium/vm"
 	"github.com/vivarium-vm/vivarium/vm/control"
 	"github.com/vivarium-vm/vivarium/vm/hostcap"
+	"github.com/vivarium-vm/vivarium/vm/qemu"
 )
 
 func TestGUIHostGreysOutWithHostcapsSentences(t *testing.T) {
@@ -28,21 +29,24 @@ func TestGUIHostGreysOutWithHostcapsSentences(t *testing.T) {
 		c       *vm.Config
 		feature ui.Feature
 		want    string // "" means available
+		viewer  string // qemu.DetectViewer's answer
 	}{
-		{"macOS guests on Linux", linux, qemuVM, ui.FeatureMacOSGuest, "macOS guests need macOS on a Mac with Apple silicon (this is linux/amd64)"},
-		{"Rosetta on Linux", linux, qemuVM, ui.FeatureRosetta, "Rosetta for Linux needs macOS on a Mac with Apple silicon"},
-		{"suspend with QEMU", sonoma, qemuVM, ui.FeatureSuspend, qemuNoSuspend},
-		{"suspend with vz on Sonoma", sonoma, vzVM, ui.FeatureSuspend, ""},
-		{"suspend with vz on Ventura", ventura, vzVM, ui.FeatureSuspend, "Suspending and resuming a VM needs macOS 14 or later on this Mac (it has macOS 13.0)"},
-		{"auto-resize with vz on Ventura", ventura, vzVM, ui.FeatureAutoResize, "Display auto-resize needs macOS 14 or later on this Mac (it has macOS 13.0)"},
-		{"auto-resize with QEMU anywhere", linux, qemuVM, ui.FeatureAutoResize, ""},
-		{"vz on Linux", linux, vzVM, ui.FeatureVZ, "Apple Virtualization (backend \"vz\") needs macOS on a Mac (this is linux/amd64)"},
-		{"QEMU for macOS guests", sonoma, vm.NewConfig("m", vm.OSMacOS), ui.FeatureQEMU, qemuNoMacOS},
-		{"clipboard with QEMU", linux, qemuVM, ui.FeatureClipboard, ""},
+		{"macOS guests on Linux", linux, qemuVM, ui.FeatureMacOSGuest, "macOS guests need macOS on a Mac with Apple silicon (this is linux/amd64)", ""},
+		{"Rosetta on Linux", linux, qemuVM, ui.FeatureRosetta, "Rosetta for Linux needs macOS on a Mac with Apple silicon", ""},
+		{"suspend with QEMU", sonoma, qemuVM, ui.FeatureSuspend, qemuNoSuspend, ""},
+		{"suspend with vz on Sonoma", sonoma, vzVM, ui.FeatureSuspend, "", ""},
+		{"suspend with vz on Ventura", ventura, vzVM, ui.FeatureSuspend, "Suspending and resuming a VM needs macOS 14 or later on this Mac (it has macOS 13.0)", ""},
+		{"auto-resize with vz on Ventura", ventura, vzVM, ui.FeatureAutoResize, "Display auto-resize needs macOS 14 or later on this Mac (it has macOS 13.0)", ""},
+		{"auto-resize with QEMU anywhere", linux, qemuVM, ui.FeatureAutoResize, "", ""},
+		{"vz on Linux", linux, vzVM, ui.FeatureVZ, "Apple Virtualization (backend \"vz\") needs macOS on a Mac (this is linux/amd64)", ""},
+		{"QEMU for macOS guests", sonoma, vm.NewConfig("m", vm.OSMacOS), ui.FeatureQEMU, qemuNoMacOS, ""},
+		{"clipboard with QEMU and the SPICE viewer", linux, qemuVM, ui.FeatureClipboard, "", qemu.ViewerSPICE},
+		{"clipboard with QEMU's own window on Linux", linux, qemuVM, ui.FeatureClipboard, "Sharing the clipboard with a QEMU VM on Linux needs the SPICE viewer remote-viewer (Debian/Ubuntu: apt-get install virt-viewer)", qemu.ViewerQEMU},
+		{"clipboard with QEMU's Cocoa window", sonoma, qemuVM, ui.FeatureClipboard, "", qemu.ViewerQEMU},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := guiHost{host: tt.host}.Unavailable(tt.c, tt.feature)
+			got := guiHost{host: tt.host, qemuViewer: tt.viewer}.Unavailable(tt.c, tt.feature)
 			if (tt.want == "") != (got == "") || !strings.HasPrefix(got, tt.want) {
 				t.Errorf("Unavailable = %q, want %q", got, tt.want)
 			}
@@ -76,6 +80,7 @@ func (r *fakeRunner) Resume(context.Context) error             { return r.set(vm
 func (r *fakeRunner) Stop(context.Context, bool) error         { return r.set(vm.StateStopping) }
 func (r *fakeRunner) Suspend(context.Context) error            { return vm.ErrUnsupported }
 func (r *fakeRunner) Screenshot(context.Context, string) error { return vm.ErrUnsupported }
+func (r *fakeRunner) ShowWindow(context.Context) error         { return nil }
 func (r *fakeRunner) Subscribe() (<-chan vm.State, func())     { return r.changes, func() {} }
 
 // next waits for the next state change of name.

@@ -140,16 +140,28 @@ func runButtons(g *GUI, it *vmItem) []fyne.CanvasObject {
 		pause := button("Pause", theme.MediaPauseIcon(), widget.MediumImportance, func() {
 			g.act(name, func(ctx context.Context) error { return g.deps.Controller.Pause(ctx, name) })
 		})
-		return append([]fyne.CanvasObject{stop, pause}, suspend()...)
+		return append(append([]fyne.CanvasObject{stop, pause}, suspend()...), showWindow(g, info)...)
 	case vm.StatePaused:
 		resume := button("Resume", theme.MediaPlayIcon(), widget.HighImportance, func() {
 			g.act(name, func(ctx context.Context) error { return g.deps.Controller.Resume(ctx, name) })
 		})
-		return append([]fyne.CanvasObject{resume, stop}, suspend()...)
+		return append(append([]fyne.CanvasObject{resume, stop}, suspend()...), showWindow(g, info)...)
 	case vm.StateStopping:
 		return []fyne.CanvasObject{stop}
 	}
 	return nil
+}
+
+// showWindow is the button that opens a running VM's window again (a
+// SPICE window a person closed), where the host can.
+func showWindow(g *GUI, info *vm.Info) []fyne.CanvasObject {
+	if g.deps.Host.Unavailable(info.Config, FeatureShowWindow) != "" {
+		return nil
+	}
+	name := info.Name
+	return []fyne.CanvasObject{button("Show Window", theme.ComputerIcon(), widget.MediumImportance, func() {
+		g.act(name, func(ctx context.Context) error { return g.deps.Controller.ShowWindow(ctx, name) })
+	})}
 }
 
 // manageButtons change the VM itself; most need it stopped, and say so.

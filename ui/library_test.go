@@ -51,9 +51,11 @@ func TestStartAndStopTurnTheBadge(t *testing.T) {
 		t.Errorf("a running VM offers %q", texts(w))
 	}
 
+	// A closed window opens again while the VM runs.
+	tap(t, w, "Show Window")
 	tap(t, w, "Stop")
 	h.loop.WaitFor(t, "the badge to say stopped", func() bool { return h.badge("Demo") == "stopped" })
-	if got, want := h.ctl.Calls(), []string{"start Demo", "stop Demo force=false"}; !slices.Equal(got, want) {
+	if got, want := h.ctl.Calls(), []string{"start Demo", "show Demo", "stop Demo force=false"}; !slices.Equal(got, want) {
 		t.Errorf("controller calls = %q, want %q", got, want)
 	}
 }
@@ -230,5 +232,17 @@ func TestRunningCountFeedsTheDockBadge(t *testing.T) {
 	h.loop.WaitFor(t, "stopped", func() bool { return h.badge("Demo") == "stopped" })
 	if want := []int{0, 1, 0}; !slices.Equal(counts, want) {
 		t.Errorf("running counts = %v, want %v", counts, want)
+	}
+}
+
+func TestNoShowWindowWhereTheWindowCannotReopen(t *testing.T) {
+	h := newHarness(t, withHost(map[ui.Feature]string{ui.FeatureShowWindow: "cannot reopen"}))
+	h.makeVM("Demo", nil)
+	w := h.gui.Window()
+	h.waitText(w, "Demo")
+	tap(t, w, "Start")
+	h.loop.WaitFor(t, "running", func() bool { return h.badge("Demo") == "running" })
+	if hasButton(w, "Show Window") {
+		t.Errorf("a VM whose window cannot reopen offers Show Window: %q", texts(w))
 	}
 }

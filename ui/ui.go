@@ -54,6 +54,8 @@ type Controller interface {
 	// Suspend saves the VM's state and stops it; errors.Is(err,
 	// vm.ErrUnsupported) where the backend cannot.
 	Suspend(ctx context.Context, name string) error
+	// ShowWindow opens a running VM's window again after it was closed.
+	ShowWindow(ctx context.Context, name string) error
 	// Subscribe delivers the state changes of every VM that has a runner,
 	// including runners started before the GUI, until ctx is done.
 	Subscribe(ctx context.Context) (<-chan StateChange, error)
@@ -85,6 +87,8 @@ const (
 	FeatureAudio      Feature = "audio"
 	FeatureDisposable Feature = "disposable"
 	FeatureSuspend    Feature = "suspend"
+	// FeatureShowWindow: the VM's window can be opened again while it runs.
+	FeatureShowWindow Feature = "show-window"
 )
 
 // Host says what this computer cannot do.

@@ -81,6 +81,14 @@ type Windowed interface {
 	RunWindow(ctx context.Context, title string) error
 }
 
+// WindowReopener is a Windowed instance whose window is a program of its
+// own (QEMU's SPICE viewer): a person may close it while the VM keeps
+// running, and RunWindow may then be called again to show it.
+type WindowReopener interface {
+	Windowed
+	WindowReopens() bool
+}
+
 // ThrowawayMaker makes the throw-away disk for a disposable run: a file at
 // dst the VM may write, backed by base, without ever writing base.
 type ThrowawayMaker interface {

@@ -25,6 +25,7 @@ const (
 	ConsoleLogFile  = "console.log"
 	RunnerLogFile   = "runner.log"
 	QMPSockFile     = "qmp.sock"
+	SpiceSockFile   = "spice.sock"
 	PIDFile         = "runner.pid"
 	QEMUPIDFile     = "qemu.pid"
 	DisposableDir   = "disposable"
@@ -77,6 +78,10 @@ func (b Bundle) ControlSocketPath() string { return b.socketPath(ControlSockFile
 
 // QMPSocketPath is where the QEMU backend's monitor listens.
 func (b Bundle) QMPSocketPath() string { return b.socketPath(QMPSockFile) }
+
+// SpiceSocketPath is where the QEMU backend's SPICE server (the VM's screen,
+// input and clipboard for the viewer window) listens.
+func (b Bundle) SpiceSocketPath() string { return b.socketPath(SpiceSockFile) }
 
 func (b Bundle) socketPath(name string) string {
 	p := b.runPath(name)

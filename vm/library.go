@@ -330,7 +330,7 @@ func (l *Library) state(ctx context.Context, b Bundle) State {
 // writes its pid file before any of the others and CleanStale removes it
 // last, so without a pid file there is nothing stale.
 func staleRuntime(b Bundle) []string {
-	return []string{b.ControlSocketPath(), b.QMPSocketPath(), b.DisposableDir(), b.PIDPath()}
+	return []string{b.ControlSocketPath(), b.QMPSocketPath(), b.SpiceSocketPath(), b.DisposableDir(), b.PIDPath()}
 }
 
 // cleanStale removes runtime files of a runner that is gone. It takes the

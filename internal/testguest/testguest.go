@@ -105,50 +105,65 @@ func Ensure(ctx context.Context) (Guest, error) {
 	if err != nil {
 		return Guest{}, err
 	}
-	root, err := moduleRoot()
+	script, err := ModuleFile(ScriptPath)
 	if err != nil {
 		return Guest{}, err
 	}
-	return ensureIn(ctx, filepath.Join(root, filepath.FromSlash(ScriptPath)), dir)
+	return ensureIn(ctx, script, dir)
 }
 
 func ensureIn(ctx context.Context, script, dir string) (Guest, error) {
-	cmd := exec.CommandContext(ctx, "bash", script, dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return Guest{}, fmt.Errorf("building the test guest with %s into %s: %w\n%s(run `make testguest` to see it build)",
-			script, dir, err, lastLines(string(out), 20))
-	}
 	g := Guest{Kernel: filepath.Join(dir, "vmlinux"), Initrd: filepath.Join(dir, "initrd.img"), Dir: dir}
-	for _, f := range []string{g.Kernel, g.Initrd} {
-		if _, err := os.Stat(f); err != nil {
-			return Guest{}, fmt.Errorf("test guest: %s did not build %w", script, err)
-		}
+	if err := RunBuildScript(ctx, "the test guest", "make testguest", script, dir, g.Kernel, g.Initrd); err != nil {
+		return Guest{}, err
 	}
 	return g, nil
 }
 
+// RunBuildScript runs a guest's build script (bash script dir), which
+// returns at once when dir already holds the current build, and then checks
+// that the files it promises are there. what names the guest and make the
+// command that shows a person the build, for the error.
+func RunBuildScript(ctx context.Context, what, make, script, dir string, files ...string) error {
+	cmd := exec.CommandContext(ctx, "bash", script, dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("building %s with %s into %s: %w\n%s(run `%s` to see it build)",
+			what, script, dir, err, lastLines(string(out), 20), make)
+	}
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("%s: %s did not build %w", what, script, err)
+		}
+	}
+	return nil
+}
+
 // DefaultDir is where the guest is cached, the same place the script uses:
 // $VIVARIUM_TESTGUEST_DIR, else ${XDG_CACHE_HOME:-$HOME/.cache}/vivarium/testguest.
-func DefaultDir() (string, error) {
-	if d := os.Getenv("VIVARIUM_TESTGUEST_DIR"); d != "" {
+func DefaultDir() (string, error) { return CacheDir("VIVARIUM_TESTGUEST_DIR", "testguest") }
+
+// CacheDir is where a built guest is cached: $env when set, else
+// ${XDG_CACHE_HOME:-$HOME/.cache}/vivarium/name.
+func CacheDir(env, name string) (string, error) {
+	if d := os.Getenv(env); d != "" {
 		return d, nil
 	}
 	cache := os.Getenv("XDG_CACHE_HOME")
 	if cache == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return "", fmt.Errorf("test guest cache: %w (set VIVARIUM_TESTGUEST_DIR)", err)
+			return "", fmt.Errorf("%s cache: %w (set %s)", name, err, env)
 		}
 		cache = filepath.Join(home, ".cache")
 	}
-	return filepath.Join(cache, "vivarium", "testguest"), nil
+	return filepath.Join(cache, "vivarium", name), nil
 }
 
-// moduleRoot finds the directory holding go.mod and the build script, from
-// the working directory (tests run in their package's directory) or, failing
-// that, from this source file's directory.
-func moduleRoot() (string, error) {
+// ModuleFile returns the path of rel (slash-separated, relative to the
+// module root), found from the working directory (tests run in their
+// package's directory) or, failing that, from this source file's directory.
+func ModuleFile(rel string) (string, error) {
 	var starts []string
 	if wd, err := os.Getwd(); err == nil {
 		starts = append(starts, wd)
@@ -158,8 +173,9 @@ func moduleRoot() (string, error) {
 	}
 	for _, dir := range starts {
 		for {
-			if isFile(filepath.Join(dir, "go.mod")) && isFile(filepath.Join(dir, filepath.FromSlash(ScriptPath))) {
-				return dir, nil
+			p := filepath.Join(dir, filepath.FromSlash(rel))
+			if isFile(filepath.Join(dir, "go.mod")) && isFile(p) {
+				return p, nil
 			}
 			parent := filepath.Dir(dir)
 			if parent == dir {
@@ -168,7 +184,7 @@ func moduleRoot() (string, error) {
 			dir = parent
 		}
 	}
-	return "", fmt.Errorf("test guest: no go.mod with %s above %s: run from inside the vivarium module", ScriptPath, strings.Join(starts, " or "))
+	return "", fmt.Errorf("no go.mod with %s above %s: run from inside the vivarium module", rel, strings.Join(starts, " or "))
 }
 
 func isFile(path string) bool {

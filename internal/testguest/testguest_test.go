@@ -193,12 +193,15 @@ func TestEnsureReportsBuildFailure(t *testing.T) {
 	}
 }
 
-func TestModuleRootHoldsScript(t *testing.T) {
-	root, err := moduleRoot()
+func TestModuleFileFindsScript(t *testing.T) {
+	p, err := ModuleFile(ScriptPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !isFile(filepath.Join(root, ScriptPath)) {
-		t.Errorf("moduleRoot() = %s, has no %s", root, ScriptPath)
+	if !isFile(p) || !isFile(filepath.Join(filepath.Dir(filepath.Dir(p)), "go.mod")) {
+		t.Errorf("ModuleFile(%s) = %s, not the script beside go.mod", ScriptPath, p)
+	}
+	if _, err := ModuleFile("scripts/no-such-script.sh"); err == nil {
+		t.Error("ModuleFile of a missing file: no error")
 	}
 }

@@ -248,6 +248,14 @@ func (c *Controller) Suspend(_ context.Context, name string) error {
 	return nil
 }
 
+// ShowWindow records the request; the VM must be running.
+func (c *Controller) ShowWindow(_ context.Context, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.record("show %s", name)
+	return c.running(name)
+}
+
 // Subscribe reports every state change until ctx is done.
 func (c *Controller) Subscribe(ctx context.Context) (<-chan ui.StateChange, error) {
 	ch := make(chan ui.StateChange, 64)

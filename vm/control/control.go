@@ -1,7 +1,7 @@
 // Package control is the runner's control socket: a line-delimited JSON
 // protocol on a unix socket (mode 0600 in a 0700 directory) through which
 // the CLI and the GUI ask a running VM for its state and tell it to pause,
-// resume, stop, suspend or take a screenshot.
+// resume, stop, suspend, take a screenshot or show its window again.
 package control
 
 import (
@@ -28,6 +28,7 @@ const (
 	OpSuspend    = "suspend"
 	OpScreenshot = "screenshot"
 	OpSubscribe  = "subscribe"
+	OpShow       = "show"
 )
 
 // MaxMessage bounds one request line; longer ones are refused.
@@ -56,6 +57,8 @@ type Handler interface {
 	Stop(ctx context.Context, force bool) error
 	Suspend(ctx context.Context) error
 	Screenshot(ctx context.Context, path string) error
+	// ShowWindow opens the VM's window again after it was closed.
+	ShowWindow(ctx context.Context) error
 	// Subscribe returns a channel of state changes and a function to stop
 	// the subscription. The channel is closed when the VM stops.
 	Subscribe() (<-chan vm.State, func())
@@ -164,6 +167,8 @@ func handle(ctx context.Context, h Handler, req Request) Response {
 		err = h.Stop(ctx, req.Force)
 	case OpSuspend:
 		err = h.Suspend(ctx)
+	case OpShow:
+		err = h.ShowWindow(ctx)
 	case OpScreenshot:
 		if req.Path == "" {
 			err = errors.New("screenshot needs a path to save the PNG to")
@@ -171,7 +176,7 @@ func handle(ctx context.Context, h Handler, req Request) Response {
 			err = h.Screenshot(ctx, req.Path)
 		}
 	default:
-		err = fmt.Errorf("unknown op %q; use status, pause, resume, stop, suspend, screenshot or subscribe", truncate(req.Op))
+		err = fmt.Errorf("unknown op %q; use status, pause, resume, stop, suspend, screenshot, show or subscribe", truncate(req.Op))
 	}
 	if err != nil {
 		return Response{State: h.State(), Error: err.Error()}

@@ -19,6 +19,7 @@ type fakeHandler struct {
 	mu    sync.Mutex
 	state vm.State
 	subs  []chan vm.State
+	shown int // ShowWindow calls
 }
 
 func (h *fakeHandler) State() vm.State {
@@ -39,6 +40,12 @@ func (h *fakeHandler) Resume(context.Context) error             { h.set(vm.State
 func (h *fakeHandler) Stop(context.Context, bool) error         { h.set(vm.StateStopping); return nil }
 func (h *fakeHandler) Suspend(context.Context) error            { return vm.ErrUnsupported }
 func (h *fakeHandler) Screenshot(context.Context, string) error { return nil }
+func (h *fakeHandler) ShowWindow(context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.shown++
+	return nil
+}
 func (h *fakeHandler) Subscribe() (<-chan vm.State, func()) {
 	c := make(chan vm.State, 8)
 	h.mu.Lock()
@@ -132,6 +139,14 @@ func TestClientAndSubscribe(t *testing.T) {
 	if _, err := c.Do(ctx, Request{Op: OpSuspend}); err == nil {
 		t.Error("unsupported suspend succeeded")
 	}
+	if _, err := c.Do(ctx, Request{Op: OpShow}); err != nil {
+		t.Errorf("show: %v", err)
+	}
+	h.mu.Lock()
+	if h.shown != 1 {
+		t.Errorf("show reached the runner %d times, want once", h.shown)
+	}
+	h.mu.Unlock()
 	h.set(vm.StateStopped)
 	if _, ok := <-ch; ok {
 		if _, ok := <-ch; ok {

@@ -30,7 +30,22 @@ type Host struct {
 	// "coreaudio"); empty when the host has none, and the VM then gets no
 	// sound card.
 	AudioDriver string
+	// Viewer is what shows the VM's screen: ViewerQEMU (QEMU's own window)
+	// or ViewerSPICE.
+	Viewer string
 }
+
+// Viewers: what shows a VM's screen in a window.
+const (
+	// ViewerQEMU is QEMU's own window: gtk on Linux, cocoa on macOS. Debian's
+	// QEMU GTK window shares no clipboard.
+	ViewerQEMU = ""
+	// ViewerSPICE is QEMU's SPICE server on run/spice.sock, shown by the
+	// SPICE client ViewerProgram, which carries the clipboard both ways and
+	// hands the window's size to the guest. The window is a program of its
+	// own: it may close while the VM runs, and open again.
+	ViewerSPICE = "spice"
+)
 
 // ArgsInput is everything the QEMU command line is computed from.
 type ArgsInput struct {
@@ -262,14 +277,25 @@ func (a *argv) shares() {
 	}
 }
 
+// spice reports whether the screen, input and clipboard go through QEMU's
+// SPICE server. It depends on the host alone, headless or not, so that a
+// headless VM's window can be opened later.
+func (a *argv) spice() bool { return a.in.Host.Viewer == ViewerSPICE }
+
 func (a *argv) clipboard() {
 	if !a.in.Config.Clipboard {
 		return
 	}
-	// mouse=off: pointing stays with the USB tablet, agent or not.
-	a.add("-device", "virtio-serial-pci,id=vser0",
-		"-chardev", "qemu-vdagent,id=vdagent0,name=vdagent,clipboard=on,mouse=off",
-		"-device", "virtserialport,bus=vser0.0,chardev=vdagent0,name="+ClipboardPort)
+	a.add("-device", "virtio-serial-pci,id=vser0")
+	if a.spice() {
+		// The guest's agent talks to the SPICE client, which shares the
+		// host's clipboard and sends it the window's size.
+		a.add("-chardev", "spicevmc,id=vdagent0,name=vdagent")
+	} else {
+		// mouse=off: pointing stays with the USB tablet, agent or not.
+		a.add("-chardev", "qemu-vdagent,id=vdagent0,name=vdagent,clipboard=on,mouse=off")
+	}
+	a.add("-device", "virtserialport,bus=vser0.0,chardev=vdagent0,name="+ClipboardPort)
 }
 
 func (a *argv) display() {
@@ -287,6 +313,19 @@ func (a *argv) display() {
 		// A fixed screen: the standard VGA takes no size from the window,
 		// so the guest keeps the configured mode (its EDID's preferred one).
 		a.add("-device", fmt.Sprintf("VGA,xres=%d,yres=%d,edid=on,vgamem_mb=%d", d.Width, d.Height, vgaMemMB(d.Width, d.Height)))
+	}
+	if a.spice() {
+		// The SPICE server on a unix socket in the private run/ directory,
+		// no password: whoever can reach the socket is the VM's owner. No
+		// QEMU window: the viewer is the window.
+		a.add("-spice", "unix=on,addr="+escape(a.in.Bundle.SpiceSocketPath())+",disable-ticketing=on",
+			"-display", "none")
+		a.needUSB()
+		a.add("-device", "usb-tablet,bus=usb.0")
+		if a.arm {
+			a.add("-device", "usb-kbd,bus=usb.0")
+		}
+		return
 	}
 	if a.in.Headless {
 		// No window, but the screen stays for QMP screendump.

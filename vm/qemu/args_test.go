@@ -118,6 +118,33 @@ func TestArgsGolden(t *testing.T) {
 			wantNot: []string{"0.0.0.0", "bootindex"},
 		},
 		{
+			name: "spice-viewer-linux",
+			in: func() ArgsInput {
+				c := testConfig()
+				c.Display = vm.Display{Width: 1280, Height: 800, PPI: 96, AutoResize: true}
+				c.Shares = []vm.Share{{Path: "/home/me/src", Tag: "src"}}
+				c.Clipboard = true
+				c.Serial = true
+				return ArgsInput{Config: c, Host: Host{OS: "linux", Arch: vm.ArchAMD64, Accel: AccelTCG, Viewer: ViewerSPICE}}
+			},
+			want: []string{
+				"-spice", "unix=on,addr=/vms/Demo.vm/run/spice.sock,disable-ticketing=on",
+				"spicevmc,id=vdagent0,name=vdagent",
+				"virtserialport,bus=vser0.0,chardev=vdagent0,name=com.redhat.spice.0",
+				"virtio-vga,xres=1280,yres=800", "usb-tablet,bus=usb.0", "chardev:serial0"},
+			wantNot: []string{"gtk", "qemu-vdagent", "zoom-to-fit"},
+		},
+		{
+			name: "spice-headless-window-later",
+			in: func() ArgsInput {
+				c := testConfig()
+				c.Clipboard = true
+				return ArgsInput{Config: c, Headless: true, Host: Host{OS: "linux", Arch: vm.ArchAMD64, Accel: AccelTCG, Viewer: ViewerSPICE}}
+			},
+			want:    []string{"unix=on,addr=/vms/Demo.vm/run/spice.sock,disable-ticketing=on", "spicevmc,id=vdagent0,name=vdagent", "path=/vms/Demo.vm/run/console.log"},
+			wantNot: []string{"gtk", "qemu-vdagent"},
+		},
+		{
 			name: "macos-host-fixed-display",
 			in: func() ArgsInput {
 				c := testConfig()

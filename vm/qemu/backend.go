@@ -125,8 +125,32 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 	if c.Audio && !spec.Headless && !AudioEnabled(in) {
 		fmt.Fprintln(log, "qemu: the VM has no sound: this host has no PulseAudio (or PipeWire) server for QEMU to play to")
 	}
+	var viewer string
+	if host.Viewer == ViewerSPICE {
+		if viewer, err = exec.LookPath(ViewerProgram); err != nil {
+			return nil, fmt.Errorf("starting %s: the SPICE viewer: %w (Debian/Ubuntu: apt-get install virt-viewer)", c.Name, err)
+		}
+		if err := os.Remove(spec.Bundle.SpiceSocketPath()); err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("starting %s: stale SPICE socket: %w", c.Name, err)
+		}
+	} else if why := ClipboardUnavailable(host.OS, host.Viewer); why != "" && c.Clipboard && !spec.Headless {
+		fmt.Fprintf(log, "qemu: the clipboard is not shared: %s\n", why)
+	}
 	fmt.Fprintf(log, "qemu: starting %s\n", shellJoin(args))
-	return start(ctx, args, spec.Bundle, log)
+	inst, err := start(ctx, args, spec.Bundle, log)
+	if err != nil {
+		return nil, err
+	}
+	if viewer == "" {
+		return inst, nil
+	}
+	// QEMU makes the socket with its umask; only the VM's owner may see the
+	// screen and type into it (run/ is private too).
+	if err := os.Chmod(spec.Bundle.SpiceSocketPath(), 0o600); err != nil {
+		inst.ForceStop(context.Background())
+		return nil, fmt.Errorf("starting %s: SPICE socket: %w", c.Name, err)
+	}
+	return &spiceInstance{instance: inst, viewer: viewer}, nil
 }
 
 // MakeThrowaway makes a qcow2 overlay backed by base for a disposable run

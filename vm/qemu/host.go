@@ -24,7 +24,34 @@ func DetectHost(c *vm.Config) (Host, AccelChoice, error) {
 		Arch:        vm.HostArch(),
 		Accel:       choice.Accel,
 		AudioDriver: detectAudio(runtime.GOOS, os.Getenv),
+		Viewer:      DetectViewer(runtime.GOOS, exec.LookPath),
 	}, choice, nil
+}
+
+// ViewerProgram is the SPICE client that is a QEMU VM's window on Linux
+// (from virt-viewer, as virt-manager and GNOME Boxes use).
+const ViewerProgram = "remote-viewer"
+
+// DetectViewer picks what shows a QEMU VM's screen on goos: on Linux the
+// SPICE client when it is installed, since Debian's QEMU GTK window shares
+// no clipboard; on macOS QEMU's Cocoa window.
+func DetectViewer(goos string, lookPath func(string) (string, error)) string {
+	if goos == "linux" {
+		if _, err := lookPath(ViewerProgram); err == nil {
+			return ViewerSPICE
+		}
+	}
+	return ViewerQEMU
+}
+
+// ClipboardUnavailable says why a QEMU VM's window on goos with viewer
+// cannot share the clipboard, or "" when it can.
+func ClipboardUnavailable(goos, viewer string) string {
+	if goos == "linux" && viewer != ViewerSPICE {
+		return "Sharing the clipboard with a QEMU VM on Linux needs the SPICE viewer " + ViewerProgram +
+			" (Debian/Ubuntu: apt-get install virt-viewer); QEMU's own window shares none"
+	}
+	return ""
 }
 
 // detectAudio picks QEMU's sound backend: Core Audio on macOS; on Linux

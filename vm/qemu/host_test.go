@@ -133,3 +133,34 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+func TestDetectViewer(t *testing.T) {
+	installed := func(string) (string, error) { return "/usr/bin/" + ViewerProgram, nil }
+	missing := func(name string) (string, error) { return "", errors.New(name + " not found") }
+	tests := []struct {
+		name          string
+		goos          string
+		lookPath      func(string) (string, error)
+		want          string
+		wantClipboard bool
+	}{
+		{name: "Linux with virt-viewer", goos: "linux", lookPath: installed, want: ViewerSPICE, wantClipboard: true},
+		{name: "Linux without virt-viewer", goos: "linux", lookPath: missing, want: ViewerQEMU},
+		{name: "macOS keeps QEMU's Cocoa window", goos: "darwin", lookPath: installed, want: ViewerQEMU, wantClipboard: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := DetectViewer(tt.goos, tt.lookPath)
+			if got != tt.want {
+				t.Errorf("DetectViewer = %q, want %q", got, tt.want)
+			}
+			why := ClipboardUnavailable(tt.goos, got)
+			if (why == "") != tt.wantClipboard {
+				t.Errorf("ClipboardUnavailable = %q, want clipboard shared: %v", why, tt.wantClipboard)
+			}
+			if why != "" && !strings.Contains(why, "virt-viewer") {
+				t.Errorf("ClipboardUnavailable = %q: does not say what to install", why)
+			}
+		})
+	}
+}

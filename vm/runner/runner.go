@@ -117,11 +117,9 @@ func Run(ctx context.Context, lib *vm.Library, name string, backends Backends, o
 	if opts.ThumbnailEvery > 0 {
 		go r.thumbnails(serveCtx, opts.ThumbnailEvery)
 	}
-	if w, ok := inst.(vm.Windowed); ok && !spec.Headless {
+	if w, ok := inst.(vm.Windowed); ok {
 		// The window owns the main thread until it closes.
-		if err := w.RunWindow(ctx, name); err != nil {
-			fmt.Fprintf(opts.Log, "window: %v\n", err)
-		}
+		r.windows(ctx, w, name, !spec.Headless)
 	}
 	waitErr := inst.Wait(context.Background())
 	<-r.done
@@ -212,15 +210,76 @@ type run struct {
 	inst vm.Instance
 	opts Options
 	done chan struct{}
+	show chan struct{} // a request to open the window again
 
-	mu       sync.Mutex
-	state    vm.State
-	subs     map[chan vm.State]struct{}
-	stopping bool
+	mu         sync.Mutex
+	state      vm.State
+	subs       map[chan vm.State]struct{}
+	stopping   bool
+	windowOpen bool
 }
 
 func newRun(b vm.Bundle, inst vm.Instance, opts Options) *run {
-	return &run{b: b, inst: inst, opts: opts, done: make(chan struct{}), state: inst.State(), subs: map[chan vm.State]struct{}{}}
+	return &run{b: b, inst: inst, opts: opts, done: make(chan struct{}), show: make(chan struct{}, 1),
+		state: inst.State(), subs: map[chan vm.State]struct{}{}}
+}
+
+// windows shows the VM's window, at once unless the run is headless, and,
+// when the window is a program of its own, again on each show request
+// while the VM runs. It returns when the VM stops (or, for a window that
+// cannot reopen, when it closes).
+func (r *run) windows(ctx context.Context, w vm.Windowed, title string, show bool) {
+	reopener, ok := w.(vm.WindowReopener)
+	reopens := ok && reopener.WindowReopens()
+	for {
+		if show {
+			r.setWindowOpen(true)
+			err := w.RunWindow(ctx, title)
+			r.setWindowOpen(false)
+			if err != nil {
+				fmt.Fprintf(r.opts.Log, "window: %v\n", err)
+			}
+			if reopens && r.State() != vm.StateStopped {
+				fmt.Fprintf(r.opts.Log, "the window closed; the VM keeps running ('vivarium window %s' opens it again)\n", r.b.Name())
+			}
+		}
+		if !reopens {
+			return
+		}
+		select {
+		case <-r.done:
+			return
+		case <-r.show:
+			show = true
+		}
+	}
+}
+
+func (r *run) setWindowOpen(open bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.windowOpen = open
+}
+
+// ShowWindow opens the VM's window again after a person closed it; a
+// window that is open stays as it is.
+func (r *run) ShowWindow(ctx context.Context) error {
+	if reopener, ok := r.inst.(vm.WindowReopener); !ok || !reopener.WindowReopens() {
+		return fmt.Errorf("show: %w: this VM's window cannot be opened again while it runs; it shows when the VM starts without --headless", vm.ErrUnsupported)
+	}
+	if r.State() == vm.StateStopped {
+		return fmt.Errorf("show: %w", vm.ErrNotRunning)
+	}
+	r.mu.Lock()
+	open := r.windowOpen
+	r.mu.Unlock()
+	if !open {
+		select {
+		case r.show <- struct{}{}:
+		default: // already asked
+		}
+	}
+	return nil
 }
 
 // watch relays the backend's state changes to subscribers.

@@ -208,3 +208,56 @@ func TestPrepareAttachesGuestSetupSeed(t *testing.T) {
 		}
 	}
 }
+
+func TestClosedWindowOpensAgainWhileTheVMRuns(t *testing.T) {
+	lib, _, be := setup(t, false)
+	be.Windows = true
+	ctx := context.Background()
+	done, client := start(t, lib, be, Options{})
+	win := be.Last().Window()
+	waitOpened := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if n, open := win.Opened(); n == want && open {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		n, open := win.Opened()
+		t.Fatalf("window opened %d times (open now: %v), want %d and open", n, open, want)
+	}
+	waitOpened(1)
+	win.CloseWindow()
+	if s, err := client.Status(ctx); err != nil || s != vm.StateRunning {
+		t.Fatalf("after the window closed: %s %v, want the VM running", s, err)
+	}
+	if _, err := client.Do(ctx, control.Request{Op: control.OpShow}); err != nil {
+		t.Fatalf("show: %v", err)
+	}
+	waitOpened(2)
+	// Asking again while it is open opens no second window.
+	if _, err := client.Do(ctx, control.Request{Op: control.OpShow}); err != nil {
+		t.Fatalf("show of an open window: %v", err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n, _ := win.Opened(); n != 2 {
+		t.Errorf("window opened %d times after a show while open, want 2", n)
+	}
+	if _, err := client.Do(ctx, control.Request{Op: control.OpStop}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("runner: %v", err)
+	}
+}
+
+func TestShowRefusedWhereTheWindowCannotReopen(t *testing.T) {
+	lib, _, be := setup(t, false)
+	done, client := start(t, lib, be, Options{})
+	if _, err := client.Do(context.Background(), control.Request{Op: control.OpShow}); err == nil || !strings.Contains(err.Error(), "cannot be opened again") {
+		t.Errorf("show on a VM without a reopenable window: %v", err)
+	}
+	client.Do(context.Background(), control.Request{Op: control.OpStop, Force: true})
+	<-done
+}

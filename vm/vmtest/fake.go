@@ -21,6 +21,9 @@ type Backend struct {
 	CheckErr error
 	// StartErr, when set, is returned by Start.
 	StartErr error
+	// Windows gives the VMs a window that can close and open again while
+	// they run (as QEMU's SPICE viewer): Start returns a *WindowedInstance.
+	Windows bool
 
 	mu     sync.Mutex
 	starts []*vm.RunSpec
@@ -52,6 +55,10 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 	b.starts = append(b.starts, spec)
 	b.last = inst
 	b.mu.Unlock()
+	if b.Windows {
+		inst.window = &WindowedInstance{Instance: inst, closeWin: make(chan struct{})}
+		return inst.window, nil
+	}
 	return inst, nil
 }
 
@@ -76,6 +83,51 @@ type Instance struct {
 	changes chan vm.State
 	done    chan struct{}
 	stopped bool
+	window  *WindowedInstance // with Backend.Windows
+}
+
+// Window is the instance's window, with Backend.Windows.
+func (i *Instance) Window() *WindowedInstance { return i.window }
+
+// WindowedInstance is an Instance whose window a person can close and open
+// again while the VM runs.
+type WindowedInstance struct {
+	*Instance
+	closeWin chan struct{}
+	opened   int
+	open     bool
+}
+
+var _ vm.WindowReopener = (*WindowedInstance)(nil)
+
+func (w *WindowedInstance) WindowReopens() bool { return true }
+
+// RunWindow "shows" the window until CloseWindow or the VM stops.
+func (w *WindowedInstance) RunWindow(ctx context.Context, title string) error {
+	w.mu.Lock()
+	w.opened++
+	w.open = true
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.open = false
+		w.mu.Unlock()
+	}()
+	select {
+	case <-w.closeWin:
+	case <-w.done:
+	}
+	return nil
+}
+
+// CloseWindow is a person closing the window.
+func (w *WindowedInstance) CloseWindow() { w.closeWin <- struct{}{} }
+
+// Opened says how often the window opened and whether it is open now.
+func (w *WindowedInstance) Opened() (times int, open bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.opened, w.open
 }
 
 var (
