@@ -16,7 +16,7 @@ import (
 // running; the real guest is in guestsetup_linux_test.go.
 func TestGuestSetupCommands(t *testing.T) {
 	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen is not installed (scripts/deps.sh installs it)")
+		t.Fatal("ssh-keygen is not installed; scripts/deps.sh installs it (openssh-client)")
 	}
 	home := t.TempDir()
 	share := t.TempDir()

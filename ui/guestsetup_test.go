@@ -20,7 +20,7 @@ import (
 // folder that has no SSH key (so Vivarium makes its own).
 func withGuestSetup(t *testing.T) option {
 	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen is not installed (scripts/deps.sh installs it)")
+		t.Fatal("ssh-keygen is not installed; scripts/deps.sh installs it (openssh-client)")
 	}
 	home := t.TempDir()
 	return func(h *harness, d *ui.Deps) {

@@ -90,7 +90,9 @@ func (p *Plan) writeConfigure(w *scriptWriter) {
 	}
 	w.line("if [ -n \"$missing\" ]; then")
 	w.line("\tsay \"installing$missing\"")
-	w.line("\tif have apt-get; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing")
+	// confold: keep config files already there (cloud-init writes
+	// /etc/sudoers before sudo is installed), never ask.
+	w.line("\tif have apt-get; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $missing")
 	w.line("\telif have dnf; then dnf install -y $missing")
 	w.line("\telif have zypper; then zypper --non-interactive install $missing")
 	w.line("\telif have pacman; then pacman -S --noconfirm --needed $(echo $missing | sed 's/openssh-server/openssh/')")

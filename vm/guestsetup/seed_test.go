@@ -8,16 +8,13 @@ import (
 	"testing"
 )
 
-// needTool skips when a host tool that reads our output independently is
-// missing; scripts/deps.sh installs them, so CI always has them.
+// needTool returns a host tool that reads our output independently;
+// scripts/deps.sh installs them all, so a missing one is a failure.
 func needTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing; scripts/deps.sh installs it", name)
-		}
-		t.Skipf("%s is not installed (scripts/deps.sh installs it)", name)
+		t.Fatalf("%s is not installed; scripts/deps.sh installs it", name)
 	}
 	return p
 }
