@@ -180,8 +180,8 @@ func TestCloudInitGuestSetsItselfUp(t *testing.T) {
 
 	t.Run("the script form sets up the same guest again, by hand", func(t *testing.T) {
 		// A guest without cloud-init gets the same steps as a script; run
-		// here as root through ssh. It installs a new host key, which the
-		// record now holds, so strict checking still lets us in.
+		// here as root through ssh. The VM keeps its host key, so ssh works
+		// before the script runs and after it restarted the SSH server.
 		script, errOut, err := v.run(time.Minute, "", "guest-setup", "--user", "ana", "--script", v.name)
 		if err != nil || !strings.HasPrefix(script, "#!/bin/sh") {
 			t.Fatalf("guest-setup --script: %v\n%s", err, errOut)

@@ -38,6 +38,9 @@ const (
 	// KnownHostsFile is the guest's SSH host key as ssh reads it, written
 	// from GuestSetupFile by 'vivarium ssh'.
 	KnownHostsFile = "known_hosts"
+	// GuestHostKeyFile is the guest's SSH host key guest setup made (its
+	// public half beside it, with ".pub"); every later setup reuses it.
+	GuestHostKeyFile = "ssh_host_ed25519_key"
 )
 
 // maxSocketPath keeps unix socket paths under macOS's 104-byte sun_path.
@@ -63,6 +66,7 @@ func (b Bundle) ThumbnailPath() string       { return b.path(ThumbnailFile) }
 func (b Bundle) SeedPath() string            { return b.path(SeedFile) }
 func (b Bundle) GuestSetupPath() string      { return b.path(GuestSetupFile) }
 func (b Bundle) KnownHostsPath() string      { return b.path(KnownHostsFile) }
+func (b Bundle) GuestHostKeyPath() string    { return b.path(GuestHostKeyFile) }
 func (b Bundle) RunDir() string              { return b.path(RunDir) }
 func (b Bundle) LockPath() string            { return b.runPath(LockFile) }
 func (b Bundle) ConsoleLogPath() string      { return b.runPath(ConsoleLogFile) }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/vivarium-vm/vivarium/vm"
 )
@@ -102,7 +103,8 @@ func Run(ctx context.Context, lib *vm.Library, name string, opts Options) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	hostKey, err := MakeHostKey(ctx)
+	b := info.Bundle()
+	hostKey, err := guestHostKey(ctx, b)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +127,6 @@ func Run(ctx context.Context, lib *vm.Library, name string, opts Options) (*Resu
 		}
 		res.AddedForward = fwd
 	}
-	b := info.Bundle()
 	if !opts.Script {
 		if err := WriteSeed(b.SeedPath(), plan.SeedFiles()); err != nil {
 			return nil, err
@@ -186,4 +187,27 @@ func freeSSHPort(ctx context.Context, lib *vm.Library) (int, error) {
 		return port, nil
 	}
 	return 0, fmt.Errorf("no free port for SSH from %d to %d; add one yourself: vivarium set NAME 'network.forwards=[\"PORT:22\"]'", FirstSSHForward, FirstSSHForward+999)
+}
+
+// guestHostKey is the VM's SSH host key: the one an earlier setup made, so
+// the guest keeps its identity (and 'vivarium ssh' keeps working while a
+// new setup waits to be applied), or a new one kept in the VM's folder.
+func guestHostKey(ctx context.Context, b vm.Bundle) (HostKey, error) {
+	path := b.GuestHostKeyPath()
+	priv, errPriv := os.ReadFile(path)
+	pub, errPub := os.ReadFile(path + ".pub")
+	if errPriv == nil && errPub == nil && len(priv) > 0 && len(pub) > 0 {
+		return HostKey{Private: string(priv), Public: strings.TrimSpace(string(pub))}, nil
+	}
+	hk, err := MakeHostKey(ctx)
+	if err != nil {
+		return HostKey{}, err
+	}
+	if err := vm.WriteFileAtomic(path, []byte(hk.Private), 0o600); err != nil {
+		return HostKey{}, fmt.Errorf("guest host key: %w", err)
+	}
+	if err := vm.WriteFileAtomic(path+".pub", []byte(hk.Public+"\n"), 0o644); err != nil {
+		return HostKey{}, fmt.Errorf("guest host key: %w", err)
+	}
+	return hk, nil
 }

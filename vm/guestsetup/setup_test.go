@@ -107,8 +107,14 @@ func TestRunWritesSeedRecordAndSSHForward(t *testing.T) {
 	}
 	data, _ := os.ReadFile(b.GuestSetupPath())
 	var r Record
-	if err := json.Unmarshal(data, &r); err != nil || r.Seed || r.HostKey == rec.HostKey {
-		t.Errorf("record after the script form = %+v (%v); want seed false and the script's new host key", r, err)
+	if err := json.Unmarshal(data, &r); err != nil || r.Seed || r.HostKey != rec.HostKey {
+		t.Errorf("record after the script form = %+v (%v); want seed false and the same host key, so ssh works before and after the script runs", r, err)
+	}
+	if !strings.Contains(script.Script, rec.HostKey) {
+		t.Errorf("the script installs another host key than the guest's")
+	}
+	if st, err := os.Stat(b.GuestHostKeyPath()); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("the guest's private host key on the host: %v, mode %v; want 0600", err, st.Mode().Perm())
 	}
 }
 
