@@ -161,17 +161,18 @@ func (g *GUI) showGuestScript(name string, res *guestsetup.Result) {
 			text.SetText(res.Script) // read-only, but still selectable
 		}
 	}
-	copied := hintLabel("")
+	// Never hidden, so the dialog keeps its layout when the text changes.
+	copied := hintLabel("Copy puts the script on the clipboard.")
 	copyButton := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
 		fyne.CurrentApp().Clipboard().SetContent(res.Script)
-		setShown(copied, "Copied. Paste it into a root shell in the guest (sudo sh, then paste).")
+		copied.SetText("Copied. Paste it into a root shell in the guest (sudo sh, then paste).")
 	})
 	copyButton.Importance = widget.HighImportance
 	notes := hintLabel(strings.Join(res.Summary(), "\n"))
 	scroll := container.NewScroll(text)
 	scroll.SetMinSize(fyne.NewSize(640, 320))
 	d := dialog.NewCustom(fmt.Sprintf("Guest setup script for “%s”", name), "Close",
-		container.NewBorder(nil, container.NewVBox(container.NewHBox(copyButton), copied, notes), nil, nil, scroll), g.lib.win)
+		container.NewBorder(nil, container.NewVBox(container.NewBorder(nil, nil, copyButton, nil, copied), notes), nil, nil, scroll), g.lib.win)
 	d.Show()
 }
 
