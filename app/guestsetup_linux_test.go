@@ -23,7 +23,7 @@ import (
 )
 
 // cloudInitTimeout covers a first boot with cloud-init under TCG on a
-// loaded two-core machine: measured here at 5–6 minutes until cloud-init
+// loaded two-core machine: measured here at 4–6 minutes until cloud-init
 // is done.
 const cloudInitTimeout = 12 * time.Minute
 
