@@ -14,6 +14,9 @@ import (
 	"github.com/vivarium-vm/vivarium/vm"
 )
 
+// ErrNotSetUp means guest setup has not been run for a VM.
+var ErrNotSetUp = errors.New("the guest has not been set up")
+
 // SSHPort is the guest's SSH port.
 const SSHPort = 22
 
@@ -52,9 +55,6 @@ func LoadRecord(b vm.Bundle) (*Record, error) {
 	}
 	return &r, nil
 }
-
-// ErrNotSetUp means guest setup has not been run for a VM.
-var ErrNotSetUp = errors.New("the guest has not been set up")
 
 // Options adjust Run.
 type Options struct {
