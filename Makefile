@@ -50,7 +50,7 @@ unit:
 	@accel=$$($(GO) run ./internal/testguest/cmd/accelprobe) || { \
 		[ "$${VIVARIUM_REQUIRE_QEMU:-}" != 1 ] || exit 1; echo "(the real-guest tests will say why they skip)"; }; \
 	export VIVARIUM_QEMU_ACCEL=$${VIVARIUM_QEMU_ACCEL:-$$accel}; \
-	set -o pipefail; $(GO) test -count=1 -p 1 -timeout 45m -json ./... | $(GO) run ./internal/tools/testsum
+	set -o pipefail; $(GO) test -count=1 -p 1 -timeout 60m -json ./... | $(GO) run ./internal/tools/testsum
 
 check-darwin:
 	$(GO) run ./internal/tools/darwincheck -arch arm64,amd64 ./...

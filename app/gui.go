@@ -91,6 +91,7 @@ func runGUI(ctx context.Context, env guiEnv) error {
 	if deps.Installer == nil {
 		deps.Installer = guiInstaller{lib: lib}
 	}
+	deps.GuestSetup = guestSetupFunc(lib, env.Getenv("HOME"))
 	g := ui.New(a, deps)
 	if trayAvailable(runtime.GOOS, env.Getenv) {
 		if d, ok := a.(desktop.App); ok {

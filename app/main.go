@@ -33,6 +33,10 @@ func main() {
 	err := newRootCommand(os.Getenv).ExecuteContext(ctx)
 	stop()
 	if err != nil {
+		var status exitStatus
+		if errors.As(err, &status) {
+			os.Exit(int(status))
+		}
 		fmt.Fprintln(os.Stderr, "vivarium: "+oneLine(err))
 		os.Exit(1)
 	}
@@ -101,6 +105,7 @@ func newRootCommand(getenv func(string) string) *cobra.Command {
 	root.AddCommand(ociCommands(e)...)
 	addRunCommands(root, e)
 	root.AddCommand(snapshotCommands(e)...)
+	addGuestCommands(root, e)
 	return root
 }
 

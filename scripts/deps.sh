@@ -6,8 +6,8 @@ set -euo pipefail
 what=${1:-all}
 
 build_pkgs=(gcc pkg-config libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libgl1-mesa-dev)
-run_pkgs=(qemu-system-x86 qemu-system-gui qemu-utils ovmf virt-viewer)
-test_pkgs=(qemu-system-arm qemu-efi-aarch64 busybox-static kmod cpio xz-utils xvfb imagemagick xdotool xfsprogs curl dpkg-dev docker-registry skopeo debootstrap e2fsprogs xclip x11-utils)
+run_pkgs=(qemu-system-x86 qemu-system-gui qemu-utils ovmf virt-viewer openssh-client)
+test_pkgs=(qemu-system-arm qemu-efi-aarch64 busybox-static kmod cpio xz-utils xvfb imagemagick xdotool xfsprogs curl dpkg-dev docker-registry skopeo debootstrap e2fsprogs xclip x11-utils cloud-init genisoimage)
 
 case "$(uname -s)" in
 Darwin)

@@ -57,7 +57,7 @@ GUEST_PACKAGES=(systemd-sysv udev dbus kmod iproute2 netbase procps
 	linux-image-amd64 initramfs-tools zstd
 	xserver-xorg-core xserver-xorg-input-libinput xinit x11-xserver-utils
 	xclip xterm xfonts-base fonts-dejavu-core spice-vdagent
-	cloud-init openssh-server)
+	cloud-init openssh-server sudo)
 HOST_PACKAGES=(debootstrap e2fsprogs)
 
 die() {

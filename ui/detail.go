@@ -182,6 +182,7 @@ func manageButtons(g *GUI, it *vmItem) []fyne.CanvasObject {
 		if g.deps.Registry != nil {
 			out = append(out, button("Push…", theme.UploadIcon(), widget.LowImportance, func() { g.pushVM(name) }))
 		}
+		out = append(out, guestSetupButtons(g, it)...)
 	}
 	return append(out,
 		button("Show in Files", theme.FolderOpenIcon(), widget.LowImportance, func() { g.showError(g.deps.Files.Reveal(it.info.Dir)) }),

@@ -134,6 +134,9 @@ func disksText(info *vm.Info) string {
 func networkText(n vm.Network) string {
 	switch n.Mode {
 	case vm.NetNAT:
+		if len(n.Forwards) > 0 {
+			return "Shared (NAT), " + n.MAC + "\nPorts " + forwardsText(n.Forwards)
+		}
 		return "Shared (NAT), " + n.MAC
 	case vm.NetBridged:
 		return "Bridged to " + n.Interface + ", " + n.MAC
@@ -195,4 +198,22 @@ func uniqueName(base string, taken func(string) bool) string {
 			return n
 		}
 	}
+}
+
+// forwardsText shows forwards as a person reads them: "127.0.0.1:2222 → 22".
+func forwardsText(forwards []string) string {
+	parts := make([]string, 0, len(forwards))
+	for _, s := range forwards {
+		f, err := vm.ParseForward(s)
+		if err != nil {
+			parts = append(parts, s)
+			continue
+		}
+		p := fmt.Sprintf("%s:%d → %d", f.HostAddr, f.HostPort, f.GuestPort)
+		if f.Proto == vm.ProtoUDP {
+			p += " (udp)"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
 }

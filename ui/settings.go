@@ -427,7 +427,7 @@ func (e *settingsEditor) network() fyne.CanvasObject {
 	mac.visible = func(c *vm.Config) bool { return c.Network.Mode != vm.NetNone }
 	renew := widget.NewButton("New Address", func() { macEntry.SetText(vm.RandomMAC()) })
 	mac.cell.Objects[0] = container.NewBorder(nil, nil, nil, renew, macEntry)
-	return form(mode, iface, mac)
+	return form(mode, iface, mac, e.forwardsField())
 }
 
 func (e *settingsEditor) sharedFolders() fyne.CanvasObject {

@@ -155,6 +155,8 @@ type Deps struct {
 	Snapshots Snapshots
 	// Files reveals folders and picks files; nil means DialogFiles.
 	Files Files
+	// GuestSetup sets Linux guests up (Set Up Guest…); nil hides it.
+	GuestSetup GuestSetupFunc
 	// Do runs f on the UI goroutine; nil means fyne.Do.
 	Do func(f func())
 	// RunningChanged is told how many VMs run, each time that changes

@@ -97,6 +97,7 @@ type wizard struct {
 	rosetta    *widget.Check
 	rosettaWhy *widget.Label
 	disposable *widget.Check
+	guestSetup *widget.Check // offer guest setup (Linux from an ISO)
 
 	// Pull from a registry (oci.go).
 	registry registryFields
@@ -312,6 +313,7 @@ func (w *wizard) optionsPage() fyne.CanvasObject {
 		w.clipboard,
 		container.NewVBox(w.rosetta, w.rosettaWhy),
 		w.disposable,
+		w.newGuestSetupCheck(),
 	)
 }
 
@@ -715,6 +717,7 @@ func (w *wizard) updateOptions(c *vm.Config) {
 	if w.rosetta == nil {
 		return
 	}
+	w.updateGuestSetup(c)
 	if c.OS == vm.OSLinux {
 		w.rosetta.Show()
 	} else {
@@ -835,6 +838,7 @@ func (w *wizard) create() {
 			if imported != nil {
 				w.g.showImported(imported)
 			}
+			w.offerGuestSetup(c)
 			return
 		case errors.Is(err, context.Canceled):
 			w.show(stepName)

@@ -29,6 +29,9 @@ type RunSpec struct {
 	// auxiliary storage (macOS guests) to use; empty when the guest has none.
 	EFIVars    string
 	AuxStorage string
+	// Seed is a cloud-init seed image to attach read-only (Bundle.SeedPath
+	// when guest setup made one); empty for none.
+	Seed string
 	// Disposable is true when the disks above are throw-away copies.
 	Disposable bool
 	// Headless runs without a window; the serial console goes to Console.

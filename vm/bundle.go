@@ -43,6 +43,18 @@ const (
 	// VM's.
 	RestoringDir      = ".restoring"
 	RestoreCommitFile = "commit.json"
+	// SeedFile is the cloud-init NoCloud seed ("cidata") that guest setup
+	// makes; while it exists every boot gets it as a read-only disk.
+	SeedFile = "cidata.iso"
+	// GuestSetupFile records what guest setup installed (user, key, host
+	// key), for 'vivarium ssh'.
+	GuestSetupFile = "guest-setup.json"
+	// KnownHostsFile is the guest's SSH host key as ssh reads it, written
+	// from GuestSetupFile by 'vivarium ssh'.
+	KnownHostsFile = "known_hosts"
+	// GuestHostKeyFile is the guest's SSH host key guest setup made (its
+	// public half beside it, with ".pub"); every later setup reuses it.
+	GuestHostKeyFile = "ssh_host_ed25519_key"
 )
 
 // rebase points a kernel and initrd kept inside the VM directory from (an
@@ -83,6 +95,10 @@ func (b Bundle) HardwareModelPath() string   { return b.path(HardwareFile) }
 func (b Bundle) MachineIDPath() string       { return b.path(MachineIDFile) }
 func (b Bundle) SavedStatePath() string      { return b.path(SavedStateFile) }
 func (b Bundle) ThumbnailPath() string       { return b.path(ThumbnailFile) }
+func (b Bundle) SeedPath() string            { return b.path(SeedFile) }
+func (b Bundle) GuestSetupPath() string      { return b.path(GuestSetupFile) }
+func (b Bundle) KnownHostsPath() string      { return b.path(KnownHostsFile) }
+func (b Bundle) GuestHostKeyPath() string    { return b.path(GuestHostKeyFile) }
 func (b Bundle) RunDir() string              { return b.path(RunDir) }
 func (b Bundle) LockPath() string            { return b.runPath(LockFile) }
 func (b Bundle) ConsoleLogPath() string      { return b.runPath(ConsoleLogFile) }

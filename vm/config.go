@@ -122,6 +122,9 @@ type Network struct {
 	Mode      string `toml:"mode" json:"mode"`
 	Interface string `toml:"interface,omitempty" json:"interface,omitempty"`
 	MAC       string `toml:"mac" json:"mac"`
+	// Forwards are NAT port forwards from the host, like "2222:22"
+	// (qemu; see ParseForward).
+	Forwards []string `toml:"forwards,omitempty" json:"forwards,omitempty"`
 }
 
 // Share is a host directory shown to the guest.
@@ -339,6 +342,7 @@ func (c *Config) Validate() error {
 	c.validateDisks(add)
 	c.validateDisplay(add)
 	c.validateNetwork(add)
+	c.validateForwards(add)
 	c.validateShares(add)
 	if c.Rosetta && c.OS != OSLinux {
 		add("rosetta", "Rosetta runs x86_64 programs in Linux guests only; turn it off for a %s guest", c.OS)

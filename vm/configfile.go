@@ -157,6 +157,9 @@ func (c *Config) Encode() []byte {
 	w.kv("mode", c.Network.Mode)
 	w.kvOmit("interface", c.Network.Interface)
 	w.kvOmit("mac", c.Network.MAC)
+	if len(c.Network.Forwards) > 0 {
+		w.kvc("forwards", c.Network.Forwards, "host:guest ports, on 127.0.0.1 (qemu NAT)")
+	}
 
 	for _, s := range c.Shares {
 		w.array("shares")
@@ -202,6 +205,12 @@ func tomlValue(v any) string {
 		return strconv.Itoa(x)
 	case bool:
 		return strconv.FormatBool(x)
+	case []string:
+		q := make([]string, len(x))
+		for i, e := range x {
+			q[i] = tomlString(e)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
 	default:
 		panic(fmt.Sprintf("tomlValue: unexpected %T", v))
 	}

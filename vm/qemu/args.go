@@ -60,6 +60,9 @@ type ArgsInput struct {
 	// read-only firmware. Both are needed when Config.Boot.Mode is "efi".
 	EFIVars  string
 	Firmware Firmware
+	// Seed is a cloud-init seed image (vm.RunSpec.Seed), attached
+	// read-only when set.
+	Seed string
 	// Headless runs without a window: no -display, the serial console in
 	// run/console.log, and still a screen for screenshots.
 	Headless bool
@@ -243,6 +246,11 @@ func (a *argv) disks() {
 		}
 		a.add("-drive", drive+",file="+escape(a.in.Disks[i]), "-device", dev)
 	}
+	if a.in.Seed != "" {
+		// cloud-init finds it by its label, on any bus; never a boot disk.
+		a.add("-drive", "if=none,id=seed,format=raw,readonly=on,file="+escape(a.in.Seed),
+			"-device", "virtio-blk-pci,drive=seed")
+	}
 }
 
 // diskFormat is how QEMU opens a disk file. It goes by the name, never by
@@ -260,7 +268,15 @@ func (a *argv) network() error {
 	case vm.NetNone:
 		return nil
 	case vm.NetNAT:
-		a.add("-netdev", "user,id=net0")
+		forwards, err := n.ParsedForwards()
+		if err != nil {
+			return fmt.Errorf("qemu arguments: %w", err)
+		}
+		netdev := "user,id=net0"
+		for _, f := range forwards {
+			netdev += fmt.Sprintf(",hostfwd=%s:%s:%d-:%d", f.Proto, f.HostAddr, f.HostPort, f.GuestPort)
+		}
+		a.add("-netdev", netdev)
 	case vm.NetBridged:
 		if n.Interface == "" {
 			return errors.New("qemu arguments: network.interface is empty; bridged networking needs a host interface")

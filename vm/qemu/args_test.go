@@ -135,6 +135,17 @@ func TestArgsGolden(t *testing.T) {
 				"virtserialport,bus=vser0.0,chardev=vdagent0,name=com.redhat.spice.0"},
 		},
 		{
+			name: "forwards-seed",
+			in: func() ArgsInput {
+				c := testConfig()
+				c.Network = vm.Network{Mode: vm.NetNAT, MAC: "52:54:00:12:34:56", Forwards: []string{"2222:22", "udp/127.0.0.2:5353:53"}}
+				return ArgsInput{Config: c, Seed: testBundle + "/cidata.iso", Headless: true, Host: linuxTCG()}
+			},
+			want: []string{"user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp:127.0.0.2:5353-:53",
+				"if=none,id=seed,format=raw,readonly=on,file=/vms/Demo.vm/cidata.iso", "virtio-blk-pci,drive=seed"},
+			wantNot: []string{"0.0.0.0", "bootindex"},
+		},
+		{
 			name: "spice-viewer-linux",
 			in: func() ArgsInput {
 				c := testConfig()

@@ -99,6 +99,7 @@ func (b *Backend) Start(ctx context.Context, spec *vm.RunSpec) (vm.Instance, err
 		Bundle:   spec.Bundle,
 		Disks:    spec.Disks,
 		EFIVars:  spec.EFIVars,
+		Seed:     spec.Seed,
 		Headless: spec.Headless,
 		Host:     host,
 	}

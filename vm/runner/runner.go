@@ -187,6 +187,9 @@ func Prepare(ctx context.Context, b vm.Bundle, c *vm.Config, backend vm.Backend,
 	if c.OS == vm.OSMacOS {
 		spec.AuxStorage = b.AuxPath()
 	}
+	if _, err := os.Stat(b.SeedPath()); err == nil {
+		spec.Seed = b.SeedPath() // read-only: a disposable run needs no copy
+	}
 	for _, d := range c.Disks {
 		spec.Disks = append(spec.Disks, b.DiskPath(d.File))
 	}

@@ -182,6 +182,33 @@ func TestRunnerReportsStartFailure(t *testing.T) {
 	}
 }
 
+func TestPrepareAttachesGuestSetupSeed(t *testing.T) {
+	_, b, be := setup(t, false)
+	c, err := vm.LoadConfig(b.ConfigPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := Prepare(context.Background(), b, c, be, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Seed != "" {
+		t.Errorf("a VM without guest setup gets the seed %q", spec.Seed)
+	}
+	if err := os.WriteFile(b.SeedPath(), []byte("seed"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, disposable := range []bool{false, true} {
+		spec, err := Prepare(context.Background(), b, c, be, Options{Disposable: disposable})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if spec.Seed != b.SeedPath() {
+			t.Errorf("disposable=%v: the next boot gets seed %q, want %s", disposable, spec.Seed, b.SeedPath())
+		}
+	}
+}
+
 func TestClosedWindowOpensAgainWhileTheVMRuns(t *testing.T) {
 	lib, _, be := setup(t, false)
 	be.Windows = true

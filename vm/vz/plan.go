@@ -254,6 +254,10 @@ func Plan(spec *vm.RunSpec, host hostcap.Host) (*MachinePlan, error) {
 	if c.Boot.ISO != "" {
 		p.add(Disk{Name: "install ISO " + filepath.Base(c.Boot.ISO), Path: c.Boot.ISO, ReadOnly: true, Bus: BusUSB, Cache: CacheCached, Sync: SyncNone})
 	}
+	if spec.Seed != "" {
+		// The guest's cloud-init finds the seed by its label ("cidata").
+		p.add(Disk{Name: "cloud-init seed", Path: spec.Seed, ReadOnly: true, Bus: BusVirtio, Cache: CacheCached, Sync: SyncNone})
+	}
 
 	switch c.Network.Mode {
 	case vm.NetNAT:

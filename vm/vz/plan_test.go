@@ -38,6 +38,7 @@ func linuxDesktop() *vm.RunSpec {
 		Bundle: b, Config: c, Disposable: true,
 		Disks:   []string{b.DisposableDir() + "/disk-0.img", b.DisposableDir() + "/data.img"},
 		EFIVars: b.DisposableDir() + "/efi-vars.fd",
+		Seed:    b.SeedPath(),
 		Console: &bytes.Buffer{},
 	}
 }
@@ -93,6 +94,7 @@ func TestPlan(t *testing.T) {
 					Disk{Name: "disk-0.img", Path: lib + "/desk.vm/run/disposable/disk-0.img", Bus: BusVirtio, Cache: CacheCached, Sync: SyncNone},
 					Disk{Name: "data.img", Path: lib + "/desk.vm/run/disposable/data.img", ReadOnly: true, Bus: BusVirtio, Cache: CacheCached, Sync: SyncNone},
 					Disk{Name: "install ISO debian-12-arm64.iso", Path: "/isos/debian-12-arm64.iso", ReadOnly: true, Bus: BusUSB, Cache: CacheCached, Sync: SyncNone},
+					Disk{Name: "cloud-init seed", Path: lib + "/desk.vm/cidata.iso", ReadOnly: true, Bus: BusVirtio, Cache: CacheCached, Sync: SyncNone},
 					Network{Mode: vm.NetNAT, MAC: "52:54:00:12:34:56"},
 					VirtioGPU{Width: 1920, Height: 1200},
 					Keyboard{Kind: KeyboardUSB},
