@@ -16,7 +16,6 @@ import (
 	"github.com/digitalocean/go-qemu/qmp"
 
 	"github.com/vivarium-vm/vivarium/bench/internal/chart"
-	"github.com/vivarium-vm/vivarium/internal/testguest"
 	"github.com/vivarium-vm/vivarium/vm"
 	"github.com/vivarium-vm/vivarium/vm/snapshot"
 )
@@ -145,20 +144,8 @@ var pausedLine = regexp.MustCompile(`snapshot "[^"]*" taken: the VM was paused (
 // test guest against the same QEMU command run by hand, paused, migrated
 // to a file and resumed over QMP, as a person following QEMU's manual would.
 func benchLiveSnapshot(ctx context.Context, cfg *config, r *report) error {
-	if _, reason := testguest.QEMUAvailable(); reason != "" {
-		return skipf("%s", reason)
-	}
-	gctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	guest, err := testguest.Ensure(gctx)
-	cancel()
+	g, err := newGuestBench(ctx, cfg, "live", "live")
 	if err != nil {
-		return skipf("the test guest cannot be built here: %v", err)
-	}
-	g := &guestBench{cfg: cfg, home: filepath.Join(cfg.work, "live"), name: "live"}
-	g.b = vm.Bundle{Dir: filepath.Join(g.home, g.name+vm.BundleExt)}
-	if err := g.vivarium(ctx, "create", "--kernel", guest.Kernel, "--initrd", guest.Initrd,
-		"--cmdline", testguest.Cmdline(nil, nil), "--disk", "64MiB", "--memory", "512MiB", "--cpus", "1",
-		"--network", "none", "--clipboard=false", g.name); err != nil {
 		return err
 	}
 	rounds := 5

@@ -35,6 +35,29 @@ func (g *guestBench) vivarium(ctx context.Context, args ...string) error {
 	return err
 }
 
+// newGuestBench makes a VM called name that boots the test guest, in a
+// library of its own in the work folder dir; a skip where QEMU or the
+// guest is not to be had.
+func newGuestBench(ctx context.Context, cfg *config, dir, name string) (*guestBench, error) {
+	if _, reason := testguest.QEMUAvailable(); reason != "" {
+		return nil, skipf("%s", reason)
+	}
+	gctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	guest, err := testguest.Ensure(gctx)
+	cancel()
+	if err != nil {
+		return nil, skipf("the test guest cannot be built here: %v", err)
+	}
+	g := &guestBench{cfg: cfg, home: filepath.Join(cfg.work, dir), name: name}
+	g.b = vm.Bundle{Dir: filepath.Join(g.home, g.name+vm.BundleExt)}
+	if err := g.vivarium(ctx, "create", "--kernel", guest.Kernel, "--initrd", guest.Initrd,
+		"--cmdline", testguest.Cmdline(nil, nil), "--disk", "64MiB", "--memory", "512MiB", "--cpus", "1",
+		"--network", "none", "--clipboard=false", g.name); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
 // waitReady waits for the guest's ready marker on the console file.
 func waitReady(ctx context.Context, console string) error {
 	ctx, cancel := context.WithTimeout(ctx, bootTimeout)
@@ -141,20 +164,8 @@ func (g *guestBench) handStart(ctx context.Context, argv []string) (time.Duratio
 // the same qemu-system-x86_64 command run by hand, and measures the
 // runner's memory while the VM runs.
 func benchStart(ctx context.Context, cfg *config, r *report) error {
-	if _, reason := testguest.QEMUAvailable(); reason != "" {
-		return skipf("%s", reason)
-	}
-	gctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	guest, err := testguest.Ensure(gctx)
-	cancel()
+	g, err := newGuestBench(ctx, cfg, "start", "bench")
 	if err != nil {
-		return skipf("the test guest cannot be built here: %v", err)
-	}
-	g := &guestBench{cfg: cfg, home: filepath.Join(cfg.work, "start"), name: "bench"}
-	g.b = vm.Bundle{Dir: filepath.Join(g.home, g.name+vm.BundleExt)}
-	if err := g.vivarium(ctx, "create", "--kernel", guest.Kernel, "--initrd", guest.Initrd,
-		"--cmdline", testguest.Cmdline(nil, nil), "--disk", "64MiB", "--memory", "512MiB", "--cpus", "1",
-		"--network", "none", "--clipboard=false", g.name); err != nil {
 		return err
 	}
 	rounds, memSamples := 5, 10
