@@ -306,7 +306,13 @@ for i in $(seq 50); do
 	grep -qs '^N: Name="Power Button"' /proc/bus/input/devices && break
 	sleep 0.1
 done
-acpid -c /etc/acpi -l /dev/null
+acpid -f -c /etc/acpi -l /dev/null &
+# Ready only once acpid holds the button's evdev open: a press before that
+# would be lost.
+for i in $(seq 50); do
+	ls -l /proc/$!/fd 2>/dev/null | grep -q /dev/input/event && break
+	sleep 0.1
+done
 
 say VIVARIUM-GUEST-READY
 

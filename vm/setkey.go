@@ -93,6 +93,8 @@ func (c *Config) set(key, value string) error {
 		}
 		last := i == len(parts)-1
 		switch {
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String && last:
+			return setValue(f, path, value)
 		case f.Kind() == reflect.Slice:
 			return &FieldError{Key: path, Msg: fmt.Sprintf("is a list; set one key of one entry, like %s[0].%s", p.name, firstKey(namePath(parts[:i+1]), f.Type().Elem()))}
 		case f.Kind() == reflect.Struct && last:
@@ -143,6 +145,16 @@ func setValue(f reflect.Value, key, value string) error {
 			value = quoted.V
 		}
 		f.SetString(value)
+	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+		// A list of texts, written as TOML writes one: ["a", "b"]; a bare
+		// word is a list of one.
+		var list struct{ V []string }
+		if !strings.HasPrefix(strings.TrimSpace(value), "[") {
+			list.V = []string{value}
+		} else if _, err := toml.Decode("V = "+value, &list); err != nil {
+			return bad("a list of texts", `'["a", "b"]'`)
+		}
+		f.Set(reflect.ValueOf(list.V))
 	default:
 		return &FieldError{Key: key, Msg: "cannot be set from the command line; change it with 'vivarium edit'"}
 	}

@@ -18,7 +18,7 @@ const buildTimeout = 30 * time.Minute
 func Require(t testing.TB) Guest {
 	t.Helper()
 	if _, reason := testguest.QEMUAvailable(); reason != "" {
-		t.Skip(reason)
+		testguest.SkipOrFail(t, reason)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancel()
