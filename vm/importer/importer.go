@@ -176,6 +176,10 @@ func (im *Importer) Plan(ctx context.Context, path string, opts Options) (*Plan,
 	if c.Backend == "" {
 		c.Backend = vm.DefaultBackend()
 	}
+	if c.Backend != vm.BackendQEMU && len(c.Network.Forwards) > 0 {
+		p.notBrought("the port forwards %s: Vivarium forwards ports of QEMU VMs only", strings.Join(c.Network.Forwards, ", "))
+		c.Network.Forwards = nil
+	}
 	if c.Backend != vm.BackendVZ {
 		kept := p.Files[:0]
 		for _, f := range p.Files {

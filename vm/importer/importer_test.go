@@ -300,8 +300,11 @@ func TestImportUTMQEMUKernelBoot(t *testing.T) {
 		os: vm.OSLinux, backend: vm.BackendQEMU, arch: vm.ArchARM64, boot: vm.BootLinux, cpus: 2, memory: 1 * vm.GiB,
 		disks:      []string{disk},
 		files:      map[string]string{vm.KernelFile: sumOf(t, []byte("kernel bytes")), vm.InitrdFile: sumOf(t, []byte("initrd bytes"))},
-		notBrought: []string{"port forwarding rules (1)", "shared folder (VirtFS)", "extra QEMU arguments -device virtio-rng-pci"},
+		notBrought: []string{"shared folder (VirtFS)", "extra QEMU arguments -device virtio-rng-pci"},
 	})
+	if got := res.Info.Config.Network.Forwards; len(got) != 1 || got[0] != "2222:22" {
+		t.Errorf("UTM's port forward came over as %q, want [2222:22]", got)
+	}
 	b := res.Info.Config.Boot
 	if b.Cmdline != "console=ttyAMA0 root=/dev/vda" || b.Kernel != filepath.Join(res.Info.Dir, vm.KernelFile) || b.Initrd != filepath.Join(res.Info.Dir, vm.InitrdFile) {
 		t.Errorf("boot = %+v", b)

@@ -407,12 +407,58 @@ func utmNetwork(nets []utmNIC, p *Plan) {
 	if n.Hardware != "" && !strings.HasPrefix(n.Hardware, "virtio") {
 		p.notBrought("the %s network card: Vivarium uses virtio-net (the guest needs its driver)", n.Hardware)
 	}
-	if len(n.PortForward) > 0 {
-		p.notBrought("the port forwarding rules (%d)", len(n.PortForward))
-	}
+	utmForwards(n.PortForward, p)
 	if len(nets) > 1 {
 		p.notBrought("%d more network cards: Vivarium gives a VM one", len(nets)-1)
 	}
+}
+
+// utmForwards brings UTM's port forwards over as network.forwards, bound to
+// 127.0.0.1 as Vivarium binds every forward; a rule that cannot come over
+// is listed.
+func utmForwards(rules []map[string]any, p *Plan) {
+	c := p.Config
+	if len(rules) == 0 {
+		return
+	}
+	if c.Network.Mode != vm.NetNAT {
+		p.notBrought("the port forwarding rules (%d): Vivarium forwards ports of NAT networks only", len(rules))
+		return
+	}
+	for _, r := range rules {
+		// UTM 4.4 and later write Protocol, HostPort…; earlier ones protocol, hostPort….
+		get := func(key string) any {
+			if v, ok := r[key]; ok {
+				return v
+			}
+			return r[strings.ToLower(key[:1])+key[1:]]
+		}
+		f := vm.Forward{Proto: strings.ToLower(fmt.Sprint(get("Protocol"))), HostAddr: "127.0.0.1",
+			HostPort: plistInt(get("HostPort")), GuestPort: plistInt(get("GuestPort"))}
+		if _, err := vm.ParseForward(f.String()); err != nil {
+			p.notBrought("the port forward %s %v → %v: %v", get("Protocol"), get("HostPort"), get("GuestPort"), err)
+			continue
+		}
+		if addr, _ := get("HostAddress").(string); addr != "" && addr != "127.0.0.1" && addr != "localhost" {
+			p.Notes = append(p.Notes, fmt.Sprintf("The port forward %s listened on %s in UTM; Vivarium binds it to 127.0.0.1 only.", f, addr))
+		}
+		c.Network.Forwards = append(c.Network.Forwards, f.String())
+	}
+}
+
+// plistInt is a plist number as an int (0 when it is none).
+func plistInt(v any) int {
+	switch n := v.(type) {
+	case int:
+		return n
+	case int64:
+		return int(n)
+	case uint64:
+		return int(n)
+	case float64:
+		return int(n)
+	}
+	return 0
 }
 
 // utmLegacy is a UTM 3 (configuration version ≤ 3) QEMU config.plist.
