@@ -15,9 +15,10 @@ import (
 	"github.com/vivarium-vm/vivarium/vm/qemu"
 )
 
-// newImporter wires the importer to the library and qemu-img.
-func newImporter(lib *vm.Library) *importer.Importer {
-	return &importer.Importer{Library: lib, Converter: qemu.ImageTool{}}
+// newImporter wires the importer to the library and qemu-img, found where
+// the qemu backend finds QEMU (qemuPath: the preferences' QEMU, or "").
+func newImporter(lib *vm.Library, qemuPath string) *importer.Importer {
+	return &importer.Importer{Library: lib, Converter: qemu.ImageTool{QEMUPath: qemuPath}}
 }
 
 // importJSON is what `vivarium import --json` prints.
@@ -53,7 +54,7 @@ func importCommand(e *env) *cobra.Command {
 			if len(args) == 2 {
 				opts.Name = args[1]
 			}
-			im := newImporter(lib)
+			im := newImporter(lib, e.getenv(QEMUEnv))
 			plan, err := im.Plan(cmd.Context(), args[0], opts)
 			if err != nil {
 				return err
@@ -141,7 +142,7 @@ func exportCommand(e *env) *cobra.Command {
 				total += int64(d.Size)
 			}
 			res, err := importer.ExportUTM(cmd.Context(), info.Bundle(), dir, importer.ExportOptions{
-				QCOW2: qemu.ImageTool{}, Progress: newProgressBar(cmd.ErrOrStderr(), total, "exporting")})
+				QCOW2: qemu.ImageTool{QEMUPath: e.getenv(QEMUEnv)}, Progress: newProgressBar(cmd.ErrOrStderr(), total, "exporting")})
 			if err != nil {
 				return err
 			}
@@ -159,11 +160,11 @@ func exportCommand(e *env) *cobra.Command {
 
 // importDisk returns a Create step that brings an existing disk image, of
 // any format, in as the VM's first disk.
-func importDisk(src string, progressTo io.Writer) func(context.Context, vm.Bundle, *vm.Config) error {
+func importDisk(src, qemuPath string, progressTo io.Writer) func(context.Context, vm.Bundle, *vm.Config) error {
 	return func(ctx context.Context, tmp vm.Bundle, c *vm.Config) error {
 		dst := tmp.DiskPath(c.Disks[0].File)
 		os.Remove(dst) // Create made an empty one
-		_, size, err := newImporter(nil).ImportDisk(ctx, src, dst, newProgressBar(progressTo, int64(c.Disks[0].Size), "importing"))
+		_, size, err := newImporter(nil, qemuPath).ImportDisk(ctx, src, dst, newProgressBar(progressTo, int64(c.Disks[0].Size), "importing"))
 		c.Disks[0].Size = vm.Size(size)
 		return err
 	}

@@ -89,6 +89,7 @@ type createFlags struct {
 	clipboard, disposable, rosetta  bool
 	serial                          bool
 	network                         string
+	qemuPath                        string // the preferences' QEMU, for qemu-img
 }
 
 func createCommand(e *env) *cobra.Command {
@@ -107,6 +108,7 @@ func createCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			f.qemuPath = e.getenv(QEMUEnv)
 			c, err := f.config(args[0])
 			if err != nil {
 				return err
@@ -116,7 +118,7 @@ func createCommand(e *env) *cobra.Command {
 			}
 			opts := vm.CreateOptions{}
 			if f.importDisk != "" {
-				opts.Prepare = importDisk(f.importDisk, cmd.ErrOrStderr())
+				opts.Prepare = importDisk(f.importDisk, f.qemuPath, cmd.ErrOrStderr())
 			}
 			info, err := lib.Create(cmd.Context(), c, opts)
 			if err != nil {
@@ -168,7 +170,7 @@ func (f *createFlags) config(name string) (*vm.Config, error) {
 		return nil, fmt.Errorf("--disk: %w", err)
 	}
 	if f.importDisk != "" {
-		size, err := newImporter(nil).DiskSize(context.Background(), f.importDisk)
+		size, err := newImporter(nil, f.qemuPath).DiskSize(context.Background(), f.importDisk)
 		if err != nil {
 			return nil, fmt.Errorf("--import-disk: %w", err)
 		}

@@ -73,7 +73,7 @@ func runGUI(ctx context.Context, env guiEnv) error {
 		Watcher:        fswatch.Library{Root: lib.Root},
 		Host:           env.Host,
 		Installer:      env.Installer,
-		Importer:       newImporter(lib),
+		Importer:       newImporter(lib, env.Getenv(QEMUEnv)),
 		Registry:       oci.Registries{Lib: lib},
 		Snapshots:      &snapshot.Manager{Library: lib, Runner: controlRunner{}},
 		Files:          guiFiles(a),

@@ -21,20 +21,18 @@ import (
 // ImageTool converts disk images with qemu-img; it is the importer's
 // Converter.
 type ImageTool struct {
-	// Binary is qemu-img's path; empty means "qemu-img" from PATH.
-	Binary string
+	// QEMUPath is the QEMU program or folder from the preferences, as
+	// Backend.QEMUPath; empty searches PATH and the usual install places
+	// (an app started from the Dock has no shell PATH).
+	QEMUPath string
 }
 
 var _ importer.Converter = ImageTool{}
 
 func (t ImageTool) binary() (string, error) {
-	name := t.Binary
-	if name == "" {
-		name = "qemu-img"
-	}
-	path, err := exec.LookPath(name)
+	path, err := findProgram(t.QEMUPath, "qemu-img")
 	if err != nil {
-		return "", fmt.Errorf("%s not found: %w; install QEMU's tools (Debian: apt-get install qemu-utils; macOS: brew install qemu)", name, importer.ErrNeedsConverter)
+		return "", fmt.Errorf("%w: %w", importer.ErrNeedsConverter, err)
 	}
 	return path, nil
 }
