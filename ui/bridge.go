@@ -96,6 +96,9 @@ func (b *bridge) watch(ctx context.Context) {
 	if b.deps.Watcher != nil {
 		ch, err := b.deps.Watcher.Watch(ctx)
 		if err == nil {
+			// What changed between the first listing and the watch's start
+			// sent no event: look once more now that nothing is missed.
+			b.refresh()
 			for range ch {
 				b.refresh()
 			}
