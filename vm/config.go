@@ -219,9 +219,17 @@ func (c *Config) FillDefaults() {
 	if c.Network.MAC == "" && c.Network.Mode != NetNone {
 		c.Network.MAC = RandomMAC()
 	}
+	taken := map[string]bool{}
+	if c.Rosetta {
+		taken[RosettaTag] = true
+	}
+	for _, s := range c.Shares {
+		taken[s.Tag] = true
+	}
 	for i := range c.Shares {
 		if c.Shares[i].Tag == "" && !c.Shares[i].Automount {
-			c.Shares[i].Tag = shareTagFromPath(c.Shares[i].Path)
+			c.Shares[i].Tag = shareTagFromPath(c.Shares[i].Path, taken)
+			taken[c.Shares[i].Tag] = true
 		}
 	}
 }
@@ -234,13 +242,40 @@ func RandomMAC() string {
 	return net.HardwareAddr(b[:]).String()
 }
 
-func shareTagFromPath(p string) string {
-	tag := filepath.Base(filepath.Clean(p))
-	if tag == "/" || tag == "." || tag == "" {
-		tag = "share"
+// shareTagFromPath makes the tag a share gets when none is given: the
+// folder's name, kept to what every guest's mount accepts (ASCII letters,
+// digits, - and _; at most MaxShareTag bytes), and made unique against
+// taken with a -2, -3, … suffix. "My Projects" becomes "My-Projects".
+func shareTagFromPath(p string, taken map[string]bool) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range filepath.Base(filepath.Clean(p)) {
+		ok := r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+		if !ok || r == '-' {
+			dash = b.Len() > 0
+			continue
+		}
+		if dash {
+			b.WriteByte('-')
+			dash = false
+		}
+		b.WriteRune(r)
 	}
-	if len(tag) > MaxShareTag {
-		tag = tag[:MaxShareTag]
+	base := b.String()
+	if base == "" {
+		base = "share"
+	}
+	if len(base) > MaxShareTag {
+		base = base[:MaxShareTag]
+	}
+	tag := base
+	for n := 2; taken[tag]; n++ {
+		suffix := fmt.Sprintf("-%d", n)
+		tag = base
+		if len(tag)+len(suffix) > MaxShareTag {
+			tag = tag[:MaxShareTag-len(suffix)]
+		}
+		tag += suffix
 	}
 	return tag
 }

@@ -260,3 +260,28 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// A share added without a tag gets one every guest can mount by, whatever
+// the folder is called, and never one that another share already has.
+func TestShareTagFromFolderName(t *testing.T) {
+	long := "/home/me/" + strings.Repeat("ünïcødé ", 10)
+	c := NewConfig("t", OSLinux)
+	c.Shares = []Share{
+		{Path: "/Users/me/My Projects"}, {Path: "/srv/data"}, {Path: "/mnt/b/data"},
+		{Path: "/home/me/日本語"}, {Path: long}, {Path: long}, {Path: "/x/.hidden dir!"},
+	}
+	c.FillDefaults()
+	want := []string{"My-Projects", "data", "data-2", "share", "", "", "hidden-dir"}
+	for i, s := range c.Shares {
+		if want[i] != "" && s.Tag != want[i] {
+			t.Errorf("share %d (%s): tag %q, want %q", i, s.Path, s.Tag, want[i])
+		}
+	}
+	if a, b := c.Shares[4].Tag, c.Shares[5].Tag; len(a) > MaxShareTag || len(b) > MaxShareTag || a == b ||
+		!strings.HasPrefix(a, "n-c-d-n-c-d") || !strings.HasSuffix(b, "-2") {
+		t.Errorf("two shares of one long folder name: tags %q and %q", a, b)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("the tags it made are refused: %v", err)
+	}
+}
