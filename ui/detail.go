@@ -25,7 +25,7 @@ const maxMacOSGuests = 2
 // doing, and what can be done with it now.
 func newDetail(g *GUI, it *vmItem) fyne.CanvasObject {
 	info := it.info
-	icon := fixedImage(osIcon(guestOS(info)), 64, 64)
+	icon := osIconView(guestOS(info), 64, 64)
 	name := widget.NewLabelWithStyle(info.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	name.SizeName = theme.SizeNameHeadingText
 	name.Truncation = fyne.TextTruncateEllipsis

@@ -47,7 +47,7 @@ func (w *wizard) buildRegistry() {
 }
 
 func (w *wizard) registryCard() fyne.CanvasObject {
-	card := newChoiceCard(theme.DownloadIcon(), "Pull from a Registry…",
+	card := newChoiceCard(fixedImage(theme.DownloadIcon(), 48, 48), "Pull from a Registry…",
 		"A VM someone shared through an OCI registry: made with Vivarium or Tart (macOS and Linux images from ghcr.io/cirruslabs, say).",
 		func() { w.choose(kindRegistry) })
 	if w.g.deps.Registry == nil {

@@ -1,7 +1,11 @@
 package ui
 
 import (
+	"bytes"
+	"image"
 	"image/color"
+	"image/png"
+	"sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -38,12 +42,34 @@ func newBadge(s vm.State) fyne.CanvasObject {
 	return container.NewCenter(container.NewStack(bg, pad))
 }
 
-// osIcon is the library's icon for a guest OS.
-func osIcon(guestOS string) fyne.Resource {
+// osIconImages holds each OS icon decoded once. A canvas.Image made from a
+// resource decodes its own copy (256 KiB for a 256-pixel icon), so a
+// library of a hundred VMs held a hundred copies of three pictures.
+var osIconImages sync.Map // guest OS → image.Image
+
+// osIconImage is osIcon decoded, shared by every row and header that
+// shows it.
+func osIconImage(guestOS string) image.Image {
 	if guestOS == "" {
 		guestOS = vm.OSOther
 	}
-	return fyne.NewStaticResource("os-"+guestOS+".png", assets.OSIcon(guestOS))
+	if img, ok := osIconImages.Load(guestOS); ok {
+		return img.(image.Image)
+	}
+	img, err := png.Decode(bytes.NewReader(assets.OSIcon(guestOS)))
+	if err != nil {
+		img = image.NewNRGBA(image.Rect(0, 0, 1, 1))
+	}
+	actual, _ := osIconImages.LoadOrStore(guestOS, img)
+	return actual.(image.Image)
+}
+
+// osIconView is a guest OS's icon drawn at a fixed size.
+func osIconView(guestOS string, w, h float32) *canvas.Image {
+	img := canvas.NewImageFromImage(osIconImage(guestOS))
+	img.FillMode = canvas.ImageFillContain
+	img.SetMinSize(fyne.NewSize(w, h))
+	return img
 }
 
 // AppIcon is Vivarium's icon, for windows and the About box.
@@ -78,7 +104,7 @@ func newVMRow(onTap func()) *vmRow {
 	r.bg = canvas.NewRectangle(color.Transparent)
 	r.bg.CornerRadius = 8
 	// Wide enough for a screen, so a thumbnail reads as one.
-	r.icon = fixedImage(osIcon(vm.OSOther), 60, 44)
+	r.icon = osIconView(vm.OSOther, 60, 44)
 	r.icon.CornerRadius = 3
 	r.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	r.title.Truncation = fyne.TextTruncateEllipsis
@@ -94,11 +120,11 @@ func newVMRow(onTap func()) *vmRow {
 func (r *vmRow) set(it *vmItem, selected bool) {
 	r.name = it.info.Name
 	r.selected = selected
-	res := osIcon(guestOS(it.info))
 	if it.thumb != nil {
-		res = it.thumb
+		r.icon.Image, r.icon.Resource = nil, it.thumb
+	} else {
+		r.icon.Image, r.icon.Resource = osIconImage(guestOS(it.info)), nil
 	}
-	r.icon.Resource = res
 	r.icon.Refresh()
 	r.title.SetText(it.info.Name)
 	r.subtitle.SetText(rowSubtitle(it.info))
@@ -156,12 +182,12 @@ type choiceCard struct {
 	body *widget.Label
 }
 
-func newChoiceCard(icon fyne.Resource, title, sentence string, onTap func()) *choiceCard {
+func newChoiceCard(icon *canvas.Image, title, sentence string, onTap func()) *choiceCard {
 	c := &choiceCard{title: title, onTap: onTap}
 	c.bg = canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
 	c.bg.CornerRadius = 10
 	c.bg.StrokeWidth = 1
-	c.icon = fixedImage(icon, 48, 48)
+	c.icon = icon
 	c.head = widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	c.body = widget.NewLabel(sentence)
 	c.body.Wrapping = fyne.TextWrapWord

@@ -199,17 +199,17 @@ func (w *wizard) build() {
 }
 
 func (w *wizard) choosePage() fyne.CanvasObject {
-	mac := newChoiceCard(osIcon(vm.OSMacOS), "macOS", "The latest release, a beta, or a restore image you have. Needs a Mac with Apple silicon.", func() { w.choose(kindMacOS) })
+	mac := newChoiceCard(osIconView(vm.OSMacOS, 48, 48), "macOS", "The latest release, a beta, or a restore image you have. Needs a Mac with Apple silicon.", func() { w.choose(kindMacOS) })
 	probe := vm.NewConfig("probe", vm.OSMacOS)
 	if why := w.g.deps.Host.Unavailable(probe, FeatureMacOSGuest); why != "" {
 		mac.disable(why)
 	} else if w.g.deps.Installer == nil {
 		mac.disable("Installing macOS is not available in this build of Vivarium.")
 	}
-	linux := newChoiceCard(osIcon(vm.OSLinux), "Linux from an installer ISO", "Boot a distribution's installer (Ubuntu, Fedora, Debian…) with EFI and install it onto a new disk.", func() { w.choose(kindISO) })
-	kernel := newChoiceCard(osIcon(vm.OSLinux), "Linux from a kernel and initrd", "Boot a kernel directly, for lightweight or custom guests.", func() { w.choose(kindKernel) })
-	image := newChoiceCard(osIcon(vm.OSOther), "An existing disk image", "Copy or convert a disk image into a new VM and boot it with EFI.", func() { w.choose(kindImage) })
-	imp := newChoiceCard(osIcon(vm.OSOther), "Import a VM…", "From UTM, Tart, VirtualBuddy, or a disk image (.qcow2, .vmdk, .ova…).", func() { w.choose(kindImport) })
+	linux := newChoiceCard(osIconView(vm.OSLinux, 48, 48), "Linux from an installer ISO", "Boot a distribution's installer (Ubuntu, Fedora, Debian…) with EFI and install it onto a new disk.", func() { w.choose(kindISO) })
+	kernel := newChoiceCard(osIconView(vm.OSLinux, 48, 48), "Linux from a kernel and initrd", "Boot a kernel directly, for lightweight or custom guests.", func() { w.choose(kindKernel) })
+	image := newChoiceCard(osIconView(vm.OSOther, 48, 48), "An existing disk image", "Copy or convert a disk image into a new VM and boot it with EFI.", func() { w.choose(kindImage) })
+	imp := newChoiceCard(osIconView(vm.OSOther, 48, 48), "Import a VM…", "From UTM, Tart, VirtualBuddy, or a disk image (.qcow2, .vmdk, .ova…).", func() { w.choose(kindImport) })
 	if why := w.g.importUnavailable(); why != "" {
 		imp.disable(why)
 	}
