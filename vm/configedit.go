@@ -18,10 +18,9 @@ import (
 type Revision string
 
 // RevisionOf is the revision of config.toml text.
-func RevisionOf(data []byte) Revision {
-	sum := sha256.Sum256(data)
-	return Revision(hex.EncodeToString(sum[:12]))
-}
+func RevisionOf(data []byte) Revision { return revisionOfSum(sha256.Sum256(data)) }
+
+func revisionOfSum(sum [sha256.Size]byte) Revision { return Revision(hex.EncodeToString(sum[:12])) }
 
 // Edit changes a VM's config through fn and saves it atomically if the
 // result is valid. A running VM keeps running; the change applies at its

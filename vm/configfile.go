@@ -2,6 +2,7 @@ package vm
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 )
@@ -98,11 +100,48 @@ func loadConfig(path string) (*Config, Revision, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	sum := sha256.Sum256(data)
+	rev := revisionOfSum(sum)
+	if c := parsedConfigs.get(sum); c != nil {
+		return c, rev, nil
+	}
 	c, err := ParseConfig(data)
 	if err != nil {
-		return nil, RevisionOf(data), fmt.Errorf("%s: %w", path, err)
+		return nil, rev, fmt.Errorf("%s: %w", path, err)
 	}
-	return c, RevisionOf(data), nil
+	parsedConfigs.put(sum, c)
+	return c, rev, nil
+}
+
+// parsedConfigs remembers configs by the SHA-256 of their text. A listing
+// reads every config.toml each time (the library window lists again on
+// every change in the library), and parsing and validating the TOML was
+// most of its work; a file whose text is the same parses the same.
+var parsedConfigs = configCache{max: 4096}
+
+type configCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[[sha256.Size]byte]*Config
+}
+
+// get returns a copy of the config parsed from text with this sum, or nil.
+func (cc *configCache) get(sum [sha256.Size]byte) *Config {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if c := cc.m[sum]; c != nil {
+		return c.Clone()
+	}
+	return nil
+}
+
+func (cc *configCache) put(sum [sha256.Size]byte, c *Config) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil || len(cc.m) >= cc.max {
+		cc.m = make(map[[sha256.Size]byte]*Config)
+	}
+	cc.m[sum] = c.Clone()
 }
 
 // SaveConfig validates c and writes it atomically.

@@ -46,6 +46,7 @@ func (c *Config) Clone() *Config {
 	cp := *c
 	cp.Disks = slices.Clone(c.Disks)
 	cp.Shares = slices.Clone(c.Shares)
+	cp.Network.Forwards = slices.Clone(c.Network.Forwards)
 	return &cp
 }
 

@@ -98,7 +98,7 @@ func benchList(ctx context.Context, cfg *config, r *report) error {
 		ours: fmt.Sprintf("%s vs %s", formatDuration(last), formatDuration(mid)), ratio: growth,
 		goal: "≤ 1.2: linear", met: metIf(growth <= 1.2),
 	})
-	r.note("List: `vivarium list --library DIR` as a process (start-up included), and `Library.List` in process (warm: the best of repeated calls, as the GUI refreshes), which reads and validates every config.toml, stats the disks and checks each VM's lock; the baseline is one `cat` of the same config.toml files (the least any listing must read). Every VM has a 64GiB sparse disk.")
+	r.note("List: `vivarium list --library DIR` as a process (start-up included), and `Library.List` in process (warm: the best of repeated calls, as the GUI refreshes), which reads every config.toml (parsing and validating the ones whose text it has not seen: a warm call parses none), stats the disks and checks each VM's lock; the baseline is one `cat` of the same config.toml files (the least any listing must read). Every VM has a 64GiB sparse disk.")
 	r.plot(chart.Panel{
 		Title: "Listing the library vs number of VMs", XLabel: "VMs in the library", YLabel: "time",
 		LogX: true, LogY: true, YFormat: formatMs, XFormat: func(v float64) string { return fmt.Sprintf("%g", v) }, XTicks: ticks(counts),
