@@ -141,6 +141,66 @@ func (d Display) WaitWindow(ctx context.Context, title string) (string, error) {
 	}
 }
 
+// Windows lists the visible windows whose title starts with title.
+func (d Display) Windows(ctx context.Context, title string) []string {
+	out, _ := d.run(ctx, "", "xdotool", "search", "--onlyvisible", "--name", "^"+regexpQuote(title))
+	return strings.Fields(out)
+}
+
+// WindowPID is the process that owns the window (its _NET_WM_PID).
+func (d Display) WindowPID(ctx context.Context, id string) (int, error) {
+	out, err := d.run(ctx, "", "xdotool", "getwindowpid", id)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(out))
+}
+
+// WaitNewWindow waits for a visible window whose title starts with title
+// and that belongs to a process other than oldPID (a window opened anew:
+// the X server may give it the same id as the one it replaces), and
+// returns its id.
+func (d Display) WaitNewWindow(ctx context.Context, title string, oldPID int) (string, error) {
+	for {
+		for _, id := range d.Windows(ctx, title) {
+			if pid, err := d.WindowPID(ctx, id); err == nil && pid != oldPID {
+				return id, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no window titled %q on %s but process %d's: %w", title, d.Name, oldPID, context.Cause(ctx))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Above reports whether window a is above window b in the stacking order
+// of the screen's top-level windows (ids as xdotool gives them).
+func (d Display) Above(ctx context.Context, a, b string) (bool, error) {
+	out, err := d.run(ctx, "", "xwininfo", "-root", "-children")
+	if err != nil {
+		return false, err
+	}
+	// xwininfo lists the root's children from the top of the stack down.
+	pos := map[string]int{}
+	for i, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], "0x") {
+			continue
+		}
+		if id, err := strconv.ParseUint(f[0][2:], 16, 32); err == nil {
+			pos[strconv.FormatUint(id, 10)] = i
+		}
+	}
+	pa, oka := pos[a]
+	pb, okb := pos[b]
+	if !oka || !okb {
+		return false, fmt.Errorf("windows %s and %s are not both top-level windows of %s", a, b, d.Name)
+	}
+	return pa < pb, nil
+}
+
 // WaitNoWindow waits until no visible window's title starts with title.
 func (d Display) WaitNoWindow(ctx context.Context, title string) error {
 	for {
@@ -158,26 +218,52 @@ func (d Display) WaitNoWindow(ctx context.Context, title string) error {
 
 // WindowSize is the window's size in pixels.
 func (d Display) WindowSize(ctx context.Context, id string) (width, height int, err error) {
+	_, _, width, height, err = d.WindowGeometry(ctx, id)
+	return width, height, err
+}
+
+// WindowGeometry is where the window is on the screen and its size, in
+// pixels.
+func (d Display) WindowGeometry(ctx context.Context, id string) (x, y, width, height int, err error) {
 	out, err := d.run(ctx, "", "xwininfo", "-id", id)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	for _, line := range strings.Split(out, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if !ok {
 			continue
 		}
+		n, _ := strconv.Atoi(strings.TrimSpace(v))
 		switch k {
+		case "Absolute upper-left X":
+			x = n
+		case "Absolute upper-left Y":
+			y = n
 		case "Width":
-			width, _ = strconv.Atoi(strings.TrimSpace(v))
+			width = n
 		case "Height":
-			height, _ = strconv.Atoi(strings.TrimSpace(v))
+			height = n
 		}
 	}
 	if width == 0 || height == 0 {
-		return 0, 0, fmt.Errorf("xwininfo -id %s: no size in %q", id, out)
+		return 0, 0, 0, 0, fmt.Errorf("xwininfo -id %s: no size in %q", id, out)
 	}
-	return width, height, nil
+	return x, y, width, height, nil
+}
+
+// WindowsOf lists the visible windows of the process pid (by their
+// _NET_WM_PID), dialogs included.
+func (d Display) WindowsOf(ctx context.Context, pid int) []string {
+	out, _ := d.run(ctx, "", "xdotool", "search", "--onlyvisible", "--pid", strconv.Itoa(pid))
+	return strings.Fields(out)
+}
+
+// Click moves the pointer to x, y on the screen and clicks the left
+// button there, as a person does.
+func (d Display) Click(ctx context.Context, x, y int) error {
+	_, err := d.run(ctx, "", "xdotool", "mousemove", strconv.Itoa(x), strconv.Itoa(y), "click", "1")
+	return err
 }
 
 // WaitWindowSize waits until the window is width×height (a window may map
@@ -203,10 +289,15 @@ func (d Display) ResizeWindow(ctx context.Context, id string, width, height int)
 	return err
 }
 
-// CloseWindow closes the window, as its close button does.
+// CloseWindow closes the window as its close button does: the window
+// manager's WM_DELETE_WINDOW message, after which the program decides (a
+// viewer quits).
 func (d Display) CloseWindow(ctx context.Context, id string) error {
-	_, err := d.run(ctx, "", "xdotool", "windowclose", id)
-	return err
+	w, err := parseWindowID(id)
+	if err != nil {
+		return err
+	}
+	return askToClose(ctx, d.Name, w)
 }
 
 // SetClipboard copies text to the host's clipboard (CLIPBOARD selection).

@@ -2,6 +2,7 @@ package xdisplay
 
 import (
 	"context"
+	"os/exec"
 	"testing"
 	"time"
 )
@@ -43,5 +44,56 @@ func TestRegexpQuote(t *testing.T) {
 		if got := regexpQuote(in); got != want {
 			t.Errorf("regexpQuote(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Windows as a person sees them: the one opened last is in front, and the
+// close button's message (not a forced destroy) makes the program quit.
+// (WindowPID is checked by the desktop test: Xt's xmessage sets no
+// _NET_WM_PID, GTK's viewer does.)
+func TestStackingOwnerAndCloseButton(t *testing.T) {
+	if why := MissingHostTools(); why != "" {
+		t.Fatal(why)
+	}
+	d, stop, err := StartXvfb("800x600x24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	open := func(name string) (*exec.Cmd, string) {
+		cmd := exec.Command("xmessage", "-name", name, "-geometry", "300x200+0+0", name)
+		cmd.Env = d.Env()
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("xmessage (x11-utils): %v", err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		id, err := d.WaitWindow(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cmd, id
+	}
+	back, backID := open("first")
+	_, frontID := open("second")
+	if above, err := d.Above(ctx, frontID, backID); err != nil || !above {
+		t.Errorf("the window opened last is not in front: %v %v", above, err)
+	}
+	if above, err := d.Above(ctx, backID, frontID); err != nil || above {
+		t.Errorf("Above says both are in front of each other: %v %v", above, err)
+	}
+	if err := d.CloseWindow(ctx, backID); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- back.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("xmessage still runs 10 s after its close button was pressed")
+	}
+	if err := d.WaitNoWindow(ctx, "first"); err != nil {
+		t.Error(err)
 	}
 }
