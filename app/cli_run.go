@@ -57,7 +57,7 @@ func addRunCommands(root *cobra.Command, e *env) {
 		controlCommand(e, "pause", "Pause a running VM", control.Request{Op: control.OpPause}),
 		controlCommand(e, "resume", "Resume a paused VM", control.Request{Op: control.OpResume}),
 		suspendCommand(e),
-		controlCommand(e, "window", "Open a running VM's window again after it was closed (QEMU's SPICE window on Linux)", control.Request{Op: control.OpShow}))
+		controlCommand(e, "window", "Open a running VM's window again after it was closed, or bring it to the front (QEMU's SPICE window on Linux)", control.Request{Op: control.OpShow}))
 }
 
 func runCommand(e *env) *cobra.Command {

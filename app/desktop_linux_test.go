@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -186,17 +187,44 @@ func TestDesktopGuestClipboardResizeSharesStop(t *testing.T) {
 
 	t.Run("closed window opens again, the VM running on", func(t *testing.T) {
 		ctx := stepContext(t)
+		viewer, err := v.display.WindowPID(ctx, sess.Window)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := v.display.CloseWindow(ctx, sess.Window); err != nil {
 			t.Fatal(err)
 		}
+		// The viewer asks "Do you want to close the session?" (Cancel, OK)
+		// in a small window of its own; the person answers OK.
+		answered := false
+		for syscall.Kill(viewer, 0) == nil && ctx.Err() == nil {
+			for _, id := range v.display.WindowsOf(ctx, viewer) {
+				x, y, w, h, err := v.display.WindowGeometry(ctx, id)
+				if answered || err != nil || id == sess.Window || w > 600 || h > 300 {
+					continue
+				}
+				t.Logf("the viewer asks to confirm in a %dx%d window; answering OK", w, h)
+				if err := v.display.Click(ctx, x+w*3/4, y+h-14); err != nil {
+					t.Fatal(err)
+				}
+				answered = true
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		if err := v.display.WaitNoWindow(ctx, v.name); err != nil {
 			t.Fatal(err)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the viewer (pid %d) still runs after its window's close button (confirmation answered: %v)", viewer, answered)
+		}
+		if log, _ := os.ReadFile(v.b.RunnerLogPath()); !strings.Contains(string(log), "the window closed; the VM keeps running") {
+			t.Errorf("runner.log does not say the window closed and the VM runs on:\n%s", log)
 		}
 		if s := v.state(); s != string(vm.StateRunning) {
 			t.Fatalf("after the window closed the VM is %q, want running", s)
 		}
 		v.must("window", v.name)
-		if sess.Window, err = v.display.WaitWindow(ctx, v.name); err != nil {
+		if sess.Window, err = v.display.WaitNewWindow(ctx, v.name, viewer); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := v.display.WaitWindowSize(ctx, sess.Window, width+sess.FrameW, height+sess.FrameH); err != nil {
@@ -204,6 +232,44 @@ func TestDesktopGuestClipboardResizeSharesStop(t *testing.T) {
 		}
 		if s, _ := v.report.Read(desktopguest.ReportScreen); s != desktopguest.Screen(width, height) {
 			t.Errorf("reopening the window changed the guest's screen to %s, want it kept at %dx%d", s, width, height)
+		}
+	})
+
+	t.Run("Show Window brings an open window to the front", func(t *testing.T) {
+		ctx := stepContext(t)
+		// Another program's window covers the VM's.
+		cover := exec.CommandContext(ctx, "xmessage", "-name", "covering", "-geometry", "1600x1000+0+0", "another program")
+		cover.Env = v.display.Env()
+		if err := cover.Start(); err != nil {
+			t.Fatalf("xmessage (x11-utils): %v", err)
+		}
+		defer func() { cover.Process.Kill(); cover.Wait() }()
+		coverID, err := v.display.WaitWindow(ctx, "covering")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if above, err := v.display.Above(ctx, coverID, sess.Window); err != nil || !above {
+			t.Fatalf("the covering window is not above the VM's (%v): the test cannot tell", err)
+		}
+		oldPID, err := v.display.WindowPID(ctx, sess.Window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.must("window", v.name)
+		if sess.Window, err = v.display.WaitNewWindow(ctx, v.name, oldPID); err != nil {
+			t.Fatal(err)
+		}
+		if above, err := v.display.Above(ctx, sess.Window, coverID); err != nil || !above {
+			t.Errorf("after Show Window the VM's window is not in front of the covering one (%v)", err)
+		}
+		if ids := v.display.Windows(ctx, v.name); len(ids) != 1 {
+			t.Errorf("VM windows after Show Window: %v, want exactly one", ids)
+		}
+		if _, _, err := v.display.WaitWindowSize(ctx, sess.Window, width+sess.FrameW, height+sess.FrameH); err != nil {
+			t.Errorf("the window did not come back at the guest's screen size %dx%d: %v", width, height, err)
+		}
+		if s := v.state(); s != string(vm.StateRunning) {
+			t.Errorf("after Show Window the VM is %q, want running", s)
 		}
 	})
 

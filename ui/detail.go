@@ -158,7 +158,8 @@ func runButtons(g *GUI, it *vmItem) []fyne.CanvasObject {
 }
 
 // showWindow is the button that opens a running VM's window again (a
-// SPICE window a person closed), where the host can.
+// SPICE window a person closed) or brings it to the front, where the host
+// can.
 func showWindow(g *GUI, info *vm.Info) []fyne.CanvasObject {
 	if g.deps.Host.Unavailable(info.Config, FeatureShowWindow) != "" {
 		return nil

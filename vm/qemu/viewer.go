@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"syscall"
+	"time"
 
 	"github.com/vivarium-vm/vivarium/vm"
 )
@@ -30,8 +32,8 @@ var _ vm.WindowReopener = (*spiceInstance)(nil)
 func (s *spiceInstance) WindowReopens() bool { return true }
 
 // RunWindow shows the VM's screen in the SPICE viewer until a person closes
-// the window (the VM keeps running) or the VM stops (the window closes with
-// it). The viewer's chatter is kept for the error when it fails.
+// the window (the VM keeps running), the VM stops (the window closes with
+// it) or ctx ends (the runner closes it). The viewer's chatter is kept for the error when it fails.
 func (s *spiceInstance) RunWindow(ctx context.Context, title string) error {
 	select {
 	case <-s.exited:
@@ -40,6 +42,10 @@ func (s *spiceInstance) RunWindow(ctx context.Context, title string) error {
 	}
 	args := viewerArgs(s.viewer, s.bundle.SpiceSocketPath(), title)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	// Closed by the runner (to open it anew, in front): asked to quit as
+	// a window manager would, killed if it does not.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 3 * time.Second
 	tail := &tailWriter{}
 	cmd.Stdout, cmd.Stderr = tail, tail
 	if err := cmd.Start(); err != nil {
@@ -49,7 +55,7 @@ func (s *spiceInstance) RunWindow(ctx context.Context, title string) error {
 	go func() { closed <- cmd.Wait() }()
 	select {
 	case err := <-closed:
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			return fmt.Errorf("the VM's window (%s) failed: %w%s", ViewerProgram, err, tail.lastLines())
 		}
 		return nil

@@ -273,6 +273,8 @@ type run struct {
 	mu         sync.Mutex
 	stopping   bool
 	windowOpen bool
+	// closeWindow closes the open window (its program); nil while none is.
+	closeWindow context.CancelFunc
 	// showAt is when a show request came while the window was open (or
 	// closing): it opens the window again if it closes within showGrace.
 	showAt time.Time
@@ -296,8 +298,10 @@ func (r *run) windows(ctx context.Context, w vm.Windowed, title string, show boo
 	reopens := ok && reopener.WindowReopens()
 	for {
 		if show {
-			r.setWindowOpen(true)
-			err := w.RunWindow(ctx, title)
+			wctx, closeWindow := context.WithCancel(ctx)
+			r.windowOpened(closeWindow)
+			err := w.RunWindow(wctx, title)
+			closeWindow()
 			again := r.windowClosed()
 			if err != nil {
 				fmt.Fprintf(r.opts.Log, "window: %v\n", err)
@@ -325,10 +329,10 @@ func (r *run) windows(ctx context.Context, w vm.Windowed, title string, show boo
 	}
 }
 
-func (r *run) setWindowOpen(open bool) {
+func (r *run) windowOpened(closeWindow context.CancelFunc) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.windowOpen = open
+	r.windowOpen, r.closeWindow = true, closeWindow
 }
 
 // windowClosed records that the window closed, and reports whether a show
@@ -336,14 +340,16 @@ func (r *run) setWindowOpen(open bool) {
 func (r *run) windowClosed() (showAgain bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.windowOpen = false
+	r.windowOpen, r.closeWindow = false, nil
 	showAgain = !r.showAt.IsZero() && time.Since(r.showAt) < showGrace
 	r.showAt = time.Time{}
 	return showAgain
 }
 
-// ShowWindow opens the VM's window again after a person closed it; a
-// window that is open stays as it is.
+// ShowWindow opens the VM's window again after a person closed it. A
+// window that is open (perhaps behind others, or on another desktop) is
+// opened anew, which brings it to the front: a viewer program has no way
+// to be raised from outside that works under every window manager.
 func (r *run) ShowWindow(ctx context.Context) error {
 	if reopener, ok := r.inst.(vm.WindowReopener); !ok || !reopener.WindowReopens() {
 		return fmt.Errorf("show: %w: this VM's window cannot be opened again while it runs; it shows when the VM starts without --headless", vm.ErrUnsupported)
@@ -354,8 +360,12 @@ func (r *run) ShowWindow(ctx context.Context) error {
 	r.mu.Lock()
 	open := r.windowOpen
 	if open {
-		// Open, or closing: its program may still be exiting.
+		// Open, or closing (its program may still be exiting): it opens
+		// again once closed.
 		r.showAt = time.Now()
+		if r.closeWindow != nil {
+			r.closeWindow()
+		}
 	}
 	r.mu.Unlock()
 	if !open {

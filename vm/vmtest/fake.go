@@ -103,7 +103,7 @@ var _ vm.WindowReopener = (*WindowedInstance)(nil)
 
 func (w *WindowedInstance) WindowReopens() bool { return true }
 
-// RunWindow "shows" the window until CloseWindow or the VM stops.
+// RunWindow "shows" the window until CloseWindow, the VM stops or ctx ends.
 func (w *WindowedInstance) RunWindow(ctx context.Context, title string) error {
 	w.mu.Lock()
 	w.opened++
@@ -117,6 +117,7 @@ func (w *WindowedInstance) RunWindow(ctx context.Context, title string) error {
 	select {
 	case <-w.closeWin:
 	case <-w.done:
+	case <-ctx.Done(): // the runner closes it
 	}
 	return nil
 }
