@@ -48,14 +48,14 @@ func askToClose(ctx context.Context, display string, window uint32) error {
 	}
 	head := make([]byte, 8)
 	if _, err := io.ReadFull(conn, head); err != nil {
-		return fmt.Errorf("X display %s: setup: %w", display, err)
+		return fmt.Errorf("the X display %s: setup: %w", display, err)
 	}
 	rest := make([]byte, int(le.Uint16(head[6:]))*4)
 	if _, err := io.ReadFull(conn, rest); err != nil {
-		return fmt.Errorf("X display %s: setup: %w", display, err)
+		return fmt.Errorf("the X display %s: setup: %w", display, err)
 	}
 	if head[0] != 1 {
-		return fmt.Errorf("X display %s refused the connection: %s", display, strings.TrimRight(string(rest[:min(int(head[1]), len(rest))]), "\x00"))
+		return fmt.Errorf("the X display %s refused the connection: %s", display, strings.TrimRight(string(rest[:min(int(head[1]), len(rest))]), "\x00"))
 	}
 	intern := func(name string) (uint32, error) {
 		pad := (4 - len(name)%4) % 4
@@ -72,7 +72,7 @@ func askToClose(ctx context.Context, display string, window uint32) error {
 			return 0, err
 		}
 		if reply[0] != 1 {
-			return 0, fmt.Errorf("X display %s: InternAtom %s failed (error %d)", display, name, reply[1])
+			return 0, fmt.Errorf("the X display %s: InternAtom %s failed (error %d)", display, name, reply[1])
 		}
 		return le.Uint32(reply[8:]), nil
 	}
@@ -111,7 +111,7 @@ func askToClose(ctx context.Context, display string, window uint32) error {
 		return err
 	}
 	if reply[0] == 0 {
-		return fmt.Errorf("X display %s: closing window %d: X error %d", display, window, reply[1])
+		return fmt.Errorf("the X display %s: closing window %d: X error %d", display, window, reply[1])
 	}
 	return nil
 }
