@@ -2,13 +2,11 @@ package ui_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
-	"howett.net/plist"
 
 	"github.com/vivarium-vm/vivarium/ui"
 	"github.com/vivarium-vm/vivarium/vm"
@@ -20,31 +18,11 @@ func withImporter() option {
 	return func(h *harness, d *ui.Deps) { d.Importer = &importer.Importer{Library: h.lib} }
 }
 
-// utmBundle lays out a UTM 4 QEMU bundle with a raw disk, as UTM writes
-// one, and returns its path and the disk's checksum.
-func utmBundle(t *testing.T, name string) (string, string) {
-	t.Helper()
-	src := filepath.Join(t.TempDir(), name+".utm")
-	sum := importertest.Image(t, filepath.Join(src, "Data", "3F2A-DISK.img"), "raw", 16<<20, name)
-	importertest.WritePlist(t, filepath.Join(src, "config.plist"), map[string]any{
-		"Backend": "QEMU", "ConfigurationVersion": 4,
-		"Information": map[string]any{"Name": name, "Icon": "debian", "IconCustom": false, "UUID": "1C9F1B1E-2222-4333-8444-555566667777"},
-		"System":      map[string]any{"Architecture": "x86_64", "Target": "q35", "CPU": "default", "CPUCount": 3, "MemorySize": 3072},
-		"QEMU":        map[string]any{"UEFIBoot": true, "PS2Controller": true, "TPMDevice": true},
-		"Drive":       []any{map[string]any{"Identifier": "3F2A", "ImageName": "3F2A-DISK.img", "ImageType": "Disk", "Interface": "VirtIO"}},
-		"Display":     []any{map[string]any{"Hardware": "virtio-vga"}},
-		"Network":     []any{map[string]any{"Mode": "Emulated", "Hardware": "virtio-net-pci", "MacAddress": "AA:BB:CC:00:11:22"}},
-		"Sharing":     map[string]any{"ClipboardSharing": true, "DirectoryShareMode": "None"},
-		"Sound":       []any{},
-	}, plist.XMLFormat)
-	return src, sum
-}
-
 // TestDroppingAUTMBundleOnTheLibraryImportsIt: a .utm dropped on the
 // library window becomes a VM in the list, with a note of what did not come.
 func TestDroppingAUTMBundleOnTheLibraryImportsIt(t *testing.T) {
 	h := newHarness(t, withImporter())
-	src, sum := utmBundle(t, "Dropped Debian")
+	src, sum := importertest.UTMBundle(t, "Dropped Debian")
 	before := importertest.TreeSum(t, src)
 	w := h.gui.Window()
 	h.gui.ImportDropped([]fyne.URI{storage.NewFileURI(src)})
@@ -77,7 +55,7 @@ func TestDroppingAUTMBundleOnTheLibraryImportsIt(t *testing.T) {
 // what it cannot bring over, then makes it under the name given.
 func TestWizardImportsAVM(t *testing.T) {
 	h := newHarness(t, withImporter())
-	src, sum := utmBundle(t, "Bookworm")
+	src, sum := importertest.UTMBundle(t, "Bookworm")
 	h.files.Picks = []string{src}
 	w := h.openWizard()
 	tapText(t, w, "Import a VM…")

@@ -300,6 +300,21 @@ func (d Display) CloseWindow(ctx context.Context, id string) error {
 	return askToClose(ctx, d.Name, w)
 }
 
+// DropFiles drags files from a file manager onto the window and drops them
+// at its middle (XDND, the protocol every X toolkit speaks). It returns
+// once the window says it took them.
+func (d Display) DropFiles(ctx context.Context, id string, paths ...string) error {
+	w, err := parseWindowID(id)
+	if err != nil {
+		return err
+	}
+	x, y, width, height, err := d.WindowGeometry(ctx, id)
+	if err != nil {
+		return err
+	}
+	return dropFiles(ctx, d.Name, w, x+width/2, y+height/2, paths)
+}
+
 // SetClipboard copies text to the host's clipboard (CLIPBOARD selection).
 func (d Display) SetClipboard(ctx context.Context, text string) error {
 	_, err := d.run(ctx, text, "xclip", "-selection", "clipboard", "-i")

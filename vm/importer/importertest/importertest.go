@@ -198,3 +198,25 @@ func Identity(t testing.TB) (model, id []byte) {
 	}
 	return model, id
 }
+
+// UTMBundle lays out a UTM 4 QEMU bundle named name (x86_64, 3 CPUs,
+// 3 GiB, a 16 MiB raw disk, a TPM that does not come over) as UTM writes
+// one, in a new temporary folder, and returns its path and the disk's
+// checksum.
+func UTMBundle(t testing.TB, name string) (path, diskSum string) {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), name+".utm")
+	sum := Image(t, filepath.Join(src, "Data", "3F2A-DISK.img"), "raw", 16<<20, name)
+	WritePlist(t, filepath.Join(src, "config.plist"), map[string]any{
+		"Backend": "QEMU", "ConfigurationVersion": 4,
+		"Information": map[string]any{"Name": name, "Icon": "debian", "IconCustom": false, "UUID": "1C9F1B1E-2222-4333-8444-555566667777"},
+		"System":      map[string]any{"Architecture": "x86_64", "Target": "q35", "CPU": "default", "CPUCount": 3, "MemorySize": 3072},
+		"QEMU":        map[string]any{"UEFIBoot": true, "PS2Controller": true, "TPMDevice": true},
+		"Drive":       []any{map[string]any{"Identifier": "3F2A", "ImageName": "3F2A-DISK.img", "ImageType": "Disk", "Interface": "VirtIO"}},
+		"Display":     []any{map[string]any{"Hardware": "virtio-vga"}},
+		"Network":     []any{map[string]any{"Mode": "Emulated", "Hardware": "virtio-net-pci", "MacAddress": "AA:BB:CC:00:11:22"}},
+		"Sharing":     map[string]any{"ClipboardSharing": true, "DirectoryShareMode": "None"},
+		"Sound":       []any{},
+	}, plist.XMLFormat)
+	return src, sum
+}
