@@ -33,7 +33,8 @@ func (s *spiceInstance) WindowReopens() bool { return true }
 
 // RunWindow shows the VM's screen in the SPICE viewer until a person closes
 // the window (the VM keeps running), the VM stops (the window closes with
-// it) or ctx ends (the runner closes it). The viewer's chatter is kept for the error when it fails.
+// it) or ctx ends (the runner closes it, to open it anew in front). The
+// viewer's chatter is kept for the error when it fails.
 func (s *spiceInstance) RunWindow(ctx context.Context, title string) error {
 	select {
 	case <-s.exited:
@@ -42,8 +43,8 @@ func (s *spiceInstance) RunWindow(ctx context.Context, title string) error {
 	}
 	args := viewerArgs(s.viewer, s.bundle.SpiceSocketPath(), title)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	// Closed by the runner (to open it anew, in front): asked to quit as
-	// a window manager would, killed if it does not.
+	// Closed by the runner: asked to quit (SIGTERM), killed if it does not
+	// within WaitDelay.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 3 * time.Second
 	tail := &tailWriter{}

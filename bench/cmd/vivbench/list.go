@@ -55,16 +55,28 @@ func benchList(ctx context.Context, cfg *config, r *report) error {
 			cli = append(cli, d)
 			return err
 		}
+		// In process a listing takes milliseconds, so each round keeps the
+		// best of five calls: one context switch on a shared machine would
+		// otherwise be the result.
 		listInProcess := func() error {
-			d, err := timeFunc(func() error {
-				infos, err := lib.List(ctx)
-				if err == nil && len(infos) != n {
-					err = fmt.Errorf("Library.List found %d VMs, want %d", len(infos), n)
+			var fastest time.Duration
+			for i := range 5 {
+				d, err := timeFunc(func() error {
+					infos, err := lib.List(ctx)
+					if err == nil && len(infos) != n {
+						err = fmt.Errorf("Library.List found %d VMs, want %d", len(infos), n)
+					}
+					return err
+				})
+				if err != nil {
+					return err
 				}
-				return err
-			})
-			inproc = append(inproc, d)
-			return err
+				if i == 0 || d < fastest {
+					fastest = d
+				}
+			}
+			inproc = append(inproc, fastest)
+			return nil
 		}
 		catConfigs := func() error {
 			d, err := timeCommand(ctx, nil, "cat", configs...)
@@ -98,7 +110,7 @@ func benchList(ctx context.Context, cfg *config, r *report) error {
 		ours: fmt.Sprintf("%s vs %s", formatDuration(last), formatDuration(mid)), ratio: growth,
 		goal: "≤ 1.2: linear", met: metIf(growth <= 1.2),
 	})
-	r.note("List: `vivarium list --library DIR` as a process (start-up included), and `Library.List` in process (warm: the best of repeated calls, as the GUI refreshes), which reads every config.toml (parsing and validating the ones whose text it has not seen: a warm call parses none), stats the disks and checks each VM's lock; the baseline is one `cat` of the same config.toml files (the least any listing must read). Every VM has a 64GiB sparse disk.")
+	r.note("List: `vivarium list --library DIR` as a process (start-up included), and `Library.List` in process (warm: the best of five calls in each round, as the GUI refreshes), which reads every config.toml (parsing and validating the ones whose text it has not seen: a warm call parses none), stats the disks and checks each VM's lock; the baseline is one `cat` of the same config.toml files (the least any listing must read). Every VM has a 64GiB sparse disk.")
 	r.plot(chart.Panel{
 		Title: "Listing the library vs number of VMs", XLabel: "VMs in the library", YLabel: "time",
 		LogX: true, LogY: true, YFormat: formatMs, XFormat: func(v float64) string { return fmt.Sprintf("%g", v) }, XTicks: ticks(counts),

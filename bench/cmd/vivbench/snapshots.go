@@ -26,7 +26,7 @@ func snapshotSizes(quick bool) (sizes []vm.Size, written int64, rounds int) {
 	if quick {
 		return []vm.Size{64 * vm.MiB, vm.GiB}, 16 << 20, 1
 	}
-	return []vm.Size{vm.GiB, 64 * vm.GiB}, 1 << 30, 3
+	return []vm.Size{vm.GiB, 64 * vm.GiB}, 1 << 30, 5
 }
 
 // benchSnapshots times snapshot.Take and snapshot.Restore of a stopped VM
