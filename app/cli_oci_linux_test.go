@@ -16,6 +16,7 @@ import (
 
 	"github.com/vivarium-vm/vivarium/internal/testguest"
 	"github.com/vivarium-vm/vivarium/vm"
+	"github.com/vivarium-vm/vivarium/vm/importer/importertest"
 	"github.com/vivarium-vm/vivarium/vm/oci/ocitest"
 )
 
@@ -95,7 +96,7 @@ func TestPushPullBootsTheTestGuest(t *testing.T) {
 			back.run("stop", "--force", back.name)
 		}
 	})
-	if fileSum(t, disk) != fileSum(t, back.b.DiskPath(vm.DiskFileName(0))) {
+	if importertest.FileSum(t, disk) != importertest.FileSum(t, back.b.DiskPath(vm.DiskFileName(0))) {
 		t.Fatal("the pulled disk differs from the pushed one")
 	}
 	if out, err := v.run("pull", ref, "back", "--insecure"); err == nil || !strings.Contains(out, "already exists") {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vivarium-vm/vivarium/internal/testguest"
 	"github.com/vivarium-vm/vivarium/vm"
+	"github.com/vivarium-vm/vivarium/vm/importer/importertest"
 )
 
 // TestStartStatusPauseStopFromAnotherProcess drives a real guest the way a
@@ -62,7 +63,7 @@ func TestStartStatusPauseStopFromAnotherProcess(t *testing.T) {
 func TestDisposableRunKeepsBaseAndNormalRunPersists(t *testing.T) {
 	v := newGuestVM(t, "disp", testguest.Cmdline(nil, []string{testguest.DiskWrite("kept-or-not"), testguest.ActionDiskRead}))
 	base := v.b.DiskPath(vm.DiskFileName(0))
-	before := fileSum(t, base)
+	before := importertest.FileSum(t, base)
 
 	v.must("start", "--headless", "--disposable", v.name)
 	text := v.waitConsole(testguest.IdleMarker)
@@ -70,7 +71,7 @@ func TestDisposableRunKeepsBaseAndNormalRunPersists(t *testing.T) {
 		t.Fatalf("the guest could not write its throw-away disk: %+v\n%s", r, text)
 	}
 	v.must("stop", "--force", v.name)
-	if fileSum(t, base) != before {
+	if importertest.FileSum(t, base) != before {
 		t.Fatal("a disposable run changed the base disk")
 	}
 	if _, err := os.Stat(v.b.DisposableDir()); err == nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vivarium-vm/vivarium/internal/testguest"
 	"github.com/vivarium-vm/vivarium/vm"
+	"github.com/vivarium-vm/vivarium/vm/importer/importertest"
 	"github.com/vivarium-vm/vivarium/vm/snapshot"
 )
 
@@ -173,7 +174,7 @@ func TestRefusedLiveSnapshotChangesNothing(t *testing.T) {
 		f.WriteAt(buf, off)
 	}
 	f.Close()
-	before := fileSum(t, disk)
+	before := importertest.FileSum(t, disk)
 	cmd := v.command("snapshot", v.name, "killed")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -191,7 +192,7 @@ func TestRefusedLiveSnapshotChangesNothing(t *testing.T) {
 	if infos := v.snapshots(); len(infos) != 0 {
 		t.Errorf("a snapshot killed midway is listed: %+v", infos[0])
 	}
-	if fileSum(t, disk) != before {
+	if importertest.FileSum(t, disk) != before {
 		t.Error("a killed snapshot changed the VM's disk")
 	}
 	v.must("snapshot", v.name, "killed") // the name is free, and it works
@@ -208,7 +209,7 @@ func TestRefusedLiveSnapshotChangesNothing(t *testing.T) {
 	f, _ = os.OpenFile(disk, os.O_RDWR, 0)
 	f.WriteAt([]byte("written after the snapshot"), 4096)
 	f.Close()
-	changed := fileSum(t, disk)
+	changed := importertest.FileSum(t, disk)
 	cmd = v.command("restore", v.name, "killed")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -222,7 +223,7 @@ func TestRefusedLiveSnapshotChangesNothing(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	if err := cmd.Wait(); err == nil {
 		t.Log("the restore finished before the kill (a filesystem with clones is that quick); nothing to check midway")
-	} else if fileSum(t, disk) != changed {
+	} else if importertest.FileSum(t, disk) != changed {
 		t.Error("a restore killed while staging changed the VM's disk")
 	}
 	if infos := v.snapshots(); len(infos) != 1 || infos[0].Broken() {
@@ -232,7 +233,7 @@ func TestRefusedLiveSnapshotChangesNothing(t *testing.T) {
 		t.Errorf("after a killed restore the VM is %q, want stopped", got)
 	}
 	v.must("restore", v.name, "killed")
-	if fileSum(t, disk) != before {
+	if importertest.FileSum(t, disk) != before {
 		t.Error("the restore after a killed one did not bring back the snapshot's disk")
 	}
 	if _, err := os.Stat(v.b.RestoringDir()); !os.IsNotExist(err) {
@@ -246,13 +247,13 @@ func TestRefusedLiveSnapshotChangesNothing(t *testing.T) {
 func TestKeptDisposableSessionBootsAsANewVM(t *testing.T) {
 	v := newGuestVM(t, "base", testguest.Cmdline(nil, []string{testguest.DiskWrite("from-session")}))
 	base := v.b.DiskPath(vm.DiskFileName(0))
-	before := fileSum(t, base)
+	before := importertest.FileSum(t, base)
 	v.must("start", "--headless", "--disposable", v.name)
 	v.waitConsole(testguest.IdleMarker)
 	if out := v.must("stop", "--force", "--keep-as", "kept", v.name); !strings.Contains(out, "kept") {
 		t.Errorf("stop --keep-as said %q", out)
 	}
-	if fileSum(t, base) != before {
+	if importertest.FileSum(t, base) != before {
 		t.Fatal("keeping a disposable session changed the base disk")
 	}
 	kept := &guestVM{t: t, bin: v.bin, home: v.home, name: "kept", b: vm.Bundle{Dir: filepath.Join(v.home, "kept"+vm.BundleExt)}}
@@ -268,7 +269,7 @@ func TestKeptDisposableSessionBootsAsANewVM(t *testing.T) {
 	if r, ok := testguest.FindResult(testguest.ParseResults(text), testguest.ActionDiskRead); !ok || r.Detail != "from-session" {
 		t.Errorf("the kept VM's disk reads %+v, want the session's write", r)
 	}
-	if fileSum(t, base) != before {
+	if importertest.FileSum(t, base) != before {
 		t.Error("running the kept VM changed the base disk")
 	}
 }

@@ -7,10 +7,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +25,7 @@ import (
 	"github.com/vivarium-vm/vivarium/internal/testguest"
 	"github.com/vivarium-vm/vivarium/internal/xdisplay"
 	"github.com/vivarium-vm/vivarium/vm"
+	"github.com/vivarium-vm/vivarium/vm/importer/importertest"
 )
 
 // binDir holds the vivarium binary built for these tests; TestMain
@@ -174,20 +173,6 @@ func waitFor(timeout time.Duration, cond func() bool) (time.Duration, bool) {
 	}
 }
 
-func fileSum(t *testing.T, path string) [32]byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return [32]byte(h.Sum(nil))
-}
-
 // tcpListeners returns the listening TCP sockets (IPv4 and IPv6) that the
 // processes pids hold, as "pid: local address" lines.
 func tcpListeners(t *testing.T, pids ...int) []string {
@@ -236,7 +221,7 @@ func tcpListeners(t *testing.T, pids ...int) []string {
 func TestRunnerKilledTakesQEMUDown(t *testing.T) {
 	v := newGuestVM(t, "killed", testguest.Cmdline(nil, []string{testguest.DiskWrite("disposable-write")}), "--disposable")
 	base := v.b.DiskPath(vm.DiskFileName(0))
-	before := fileSum(t, base)
+	before := importertest.FileSum(t, base)
 
 	v.must("start", "--headless", v.name)
 	if text := v.waitConsole(testguest.IdleMarker); !strings.Contains(text, "disk-write:disposable-write ok") {
@@ -284,14 +269,14 @@ func TestRunnerKilledTakesQEMUDown(t *testing.T) {
 			t.Errorf("%s is still there after status looked at the stopped VM", p)
 		}
 	}
-	if fileSum(t, base) != before {
+	if importertest.FileSum(t, base) != before {
 		t.Error("the base disk changed: a disposable run wrote it")
 	}
 
 	v.must("start", "--headless", v.name)
 	v.waitConsole(testguest.IdleMarker)
 	v.must("stop", "--force", v.name)
-	if fileSum(t, base) != before {
+	if importertest.FileSum(t, base) != before {
 		t.Error("the base disk changed after the next disposable run")
 	}
 }
@@ -559,7 +544,7 @@ func TestDiskFullCLISaysSoAndLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	before := fileSum(t, disk)
+	before := importertest.FileSum(t, disk)
 	if _, err := cli(t, home, "clone", "source", "copy"); err == nil {
 		t.Fatal("cloning 14MiB of data into the 10MiB left succeeded")
 	} else if !strings.Contains(err.Error(), "not enough disk space") {
@@ -573,7 +558,7 @@ func TestDiskFullCLISaysSoAndLeavesNothing(t *testing.T) {
 		}
 		t.Errorf("after the failed clone the library holds %v, want only source.vm", names)
 	}
-	if fileSum(t, disk) != before {
+	if importertest.FileSum(t, disk) != before {
 		t.Error("the failed clone changed the source's disk")
 	}
 	if out, err := cli(t, home, "status", "source"); err != nil || !strings.HasPrefix(out, "stopped") {

@@ -7,7 +7,9 @@ import (
 	"time"
 )
 
-func TestClipboardAndWindowOnXvfb(t *testing.T) {
+// testDisplay is a fresh Xvfb display for one test, and a deadline for it.
+func testDisplay(t *testing.T) (Display, context.Context) {
+	t.Helper()
 	if why := MissingHostTools(); why != "" {
 		t.Fatal(why)
 	}
@@ -15,9 +17,14 @@ func TestClipboardAndWindowOnXvfb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stop()
+	t.Cleanup(stop)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
+	return d, ctx
+}
+
+func TestClipboardAndWindowOnXvfb(t *testing.T) {
+	d, ctx := testDisplay(t)
 	if got := d.Clipboard(ctx); got != "" {
 		t.Errorf("a fresh display's clipboard holds %q", got)
 	}
@@ -52,16 +59,7 @@ func TestRegexpQuote(t *testing.T) {
 // (WindowPID is checked by the desktop test: Xt's xmessage sets no
 // _NET_WM_PID, GTK's viewer does.)
 func TestStackingOwnerAndCloseButton(t *testing.T) {
-	if why := MissingHostTools(); why != "" {
-		t.Fatal(why)
-	}
-	d, stop, err := StartXvfb("800x600x24")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
+	d, ctx := testDisplay(t)
 	open := func(name string) (*exec.Cmd, string) {
 		cmd := exec.Command("xmessage", "-name", name, "-geometry", "300x200+0+0", name)
 		cmd.Env = d.Env()
