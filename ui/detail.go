@@ -353,30 +353,39 @@ func (g *GUI) cloneVM(name string) {
 
 // runClone copies the VM with a progress bar that can be cancelled.
 func (g *GUI) runClone(from, to string) {
+	g.runWithProgress(fmt.Sprintf("Cloning “%s”", from), "Copying disks…", 420,
+		func(ctx context.Context, progress func(done, total int64)) error {
+			_, err := g.deps.Library.Clone(ctx, from, to, progress)
+			return err
+		}, func() { g.lib.selected = to })
+}
+
+// runWithProgress runs a long job (a clone, a push) behind a dialog with a
+// progress bar and a Cancel button. A cancelled job says nothing, a failed
+// one shows its error, and done runs when it succeeded.
+func (g *GUI) runWithProgress(title, status string, width float32, job func(ctx context.Context, progress func(done, total int64)) error, done func()) {
 	ctx, cancel := context.WithCancel(g.ctx)
 	bar := widget.NewProgressBar()
-	status := hintLabel("Copying disks…")
 	cancelButton := widget.NewButton("Cancel", cancel)
-	progress := dialog.NewCustomWithoutButtons(fmt.Sprintf("Cloning “%s”", from),
-		container.NewVBox(bar, status, container.NewCenter(cancelButton)), g.lib.win)
-	progress.Resize(fyne.NewSize(420, progress.MinSize().Height))
-	progress.Show()
+	d := dialog.NewCustomWithoutButtons(title, container.NewVBox(bar, hintLabel(status), container.NewCenter(cancelButton)), g.lib.win)
+	d.Resize(fyne.NewSize(width, d.MinSize().Height))
+	d.Show()
+	report := newProgressReporter(g.deps.Do, func(p Progress) {
+		if p.Total > 0 {
+			bar.SetValue(float64(p.Done) / float64(p.Total))
+		}
+	})
 	g.model.do(ctx, func(ctx context.Context) error {
-		_, err := g.deps.Library.Clone(ctx, from, to, func(done, total int64) {
-			if total > 0 {
-				g.deps.Do(func() { bar.SetValue(float64(done) / float64(total)) })
-			}
-		})
-		return err
+		return job(ctx, func(done, total int64) { report(Progress{Done: done, Total: total}) })
 	}, func(err error) {
 		cancel()
-		progress.Hide()
+		d.Hide()
 		switch {
 		case errors.Is(err, context.Canceled):
 		case err != nil:
 			g.showError(err)
 		default:
-			g.lib.selected = to
+			done()
 		}
 	})
 }

@@ -132,32 +132,10 @@ func (g *GUI) pushVM(name string) {
 }
 
 func (g *GUI) runPush(name, ref string, insecure bool) {
-	ctx, cancel := context.WithCancel(g.ctx)
-	bar := widget.NewProgressBar()
-	status := hintLabel("Compressing and sending the disks…")
-	cancelButton := widget.NewButton("Cancel", cancel)
-	progress := dialog.NewCustomWithoutButtons(fmt.Sprintf("Pushing “%s” to %s", name, ref),
-		container.NewVBox(bar, status, container.NewCenter(cancelButton)), g.lib.win)
-	progress.Resize(fyne.NewSize(480, progress.MinSize().Height))
-	progress.Show()
-	report := newProgressReporter(g.deps.Do, func(p Progress) {
-		if p.Total > 0 {
-			bar.SetValue(float64(p.Done) / float64(p.Total))
-		}
-	})
-	g.model.do(ctx, func(ctx context.Context) error {
-		return g.deps.Registry.Push(ctx, name, ref, insecure, func(done, total int64) {
-			report(Progress{Done: done, Total: total})
-		})
-	}, func(err error) {
-		cancel()
-		progress.Hide()
-		switch {
-		case errors.Is(err, context.Canceled):
-		case err != nil:
-			g.showError(err)
-		default:
+	g.runWithProgress(fmt.Sprintf("Pushing “%s” to %s", name, ref), "Compressing and sending the disks…", 480,
+		func(ctx context.Context, progress func(done, total int64)) error {
+			return g.deps.Registry.Push(ctx, name, ref, insecure, progress)
+		}, func() {
 			dialog.ShowInformation("Pushed", fmt.Sprintf("“%s” is in %s. Pull it with Vivarium or Tart.", name, ref), g.lib.win)
-		}
-	})
+		})
 }
